@@ -1,0 +1,27 @@
+# Writes a C file holding a service's numbered SQL migrations as byte arrays,
+# so each binary carries its own schema (no path to configure, nothing to lose
+# in a container). Run at build time:
+#   cmake -DCOMPONENT=ca -DSYMBOL=tsr_ca_migrations -DOUT=x.c -DFILES="a.sql;b.sql" -P embed_sql.cmake
+set(body "/* Generated from the SQL migrations of ${COMPONENT}; do not edit. */\n#include \"tessera/migrate.h\"\n\n")
+set(items "")
+set(index 0)
+list(SORT FILES)
+foreach(path ${FILES})
+  get_filename_component(name ${path} NAME)
+  if(NOT name MATCHES "^([0-9][0-9][0-9])_[a-z0-9_]+\\.sql$")
+    message(FATAL_ERROR "migration file name must be NNN_name.sql: ${path}")
+  endif()
+  string(REGEX REPLACE "^0*([0-9]+)_.*$" "\\1" version ${name})
+  file(READ ${path} hex HEX)
+  string(LENGTH "${hex}" hex_len)
+  math(EXPR byte_len "${hex_len} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const unsigned char s_sql_${index}[] = { ${bytes} 0x00 };\n")
+  string(APPEND items "    { \"${COMPONENT}\", ${version}, \"${name}\", (const char *) s_sql_${index}, ${byte_len} },\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND body "\nstatic const tsr_migration_t s_items[] = {\n${items}    { 0 }\n};\n")
+string(APPEND body "const tsr_migration_set_t ${SYMBOL} = { \"${COMPONENT}\", s_items, ${index} };\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)
