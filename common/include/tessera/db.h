@@ -1,0 +1,59 @@
+/*  tsr_db: one PostgreSQL connection (libpq) bound to one service schema.
+
+    Parameters only: every value goes through $n placeholders, never into
+    the SQL text. A lost connection is re-established before the next
+    statement when no transaction is open; inside a transaction the
+    statement fails and the caller rolls back (the bus answers UNAVAILABLE
+    and the client's retry, with the same request id, is safe).
+    Not thread-safe: one tsr_db_t per thread.
+
+        tsr_db_t *db = tsr_db_new (dsn, "ca", err, sizeof err);
+        tsr_db_begin (db);
+        const char *values [] = { serial_hex };
+        PGresult *res = tsr_db_query (db, "SELECT ... WHERE serial = $1", 1, values);
+        ...
+        PQclear (res);
+        tsr_db_commit (db);
+*/
+#ifndef TSR_DB_H
+#define TSR_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct _tsr_db_t tsr_db_t;
+
+//  Connects and sets search_path to schema. NULL with the reason in err.
+tsr_db_t *tsr_db_new (const char *dsn, const char *schema, char *err, size_t err_size);
+void tsr_db_destroy (tsr_db_t **self_p);
+
+int tsr_db_begin (tsr_db_t *self);
+int tsr_db_commit (tsr_db_t *self);
+//  Safe to call when no transaction is open.
+void tsr_db_rollback (tsr_db_t *self);
+bool tsr_db_in_transaction (tsr_db_t *self);
+
+//  Text parameters and text results. Returns the result (caller PQclears)
+//  when the statement succeeded, NULL otherwise (see tsr_db_error).
+PGresult *tsr_db_query (tsr_db_t *self, const char *sql, int param_count,
+                        const char *const *values);
+//  Full form: lengths/formats per parameter (format 1 = binary, for bytea),
+//  result_format 1 for binary results.
+PGresult *tsr_db_query_ex (tsr_db_t *self, const char *sql, int param_count,
+                           const char *const *values, const int *lengths,
+                           const int *formats, int result_format);
+
+//  The last error, one line; "" when none.
+const char *tsr_db_error (tsr_db_t *self);
+//  The SQLSTATE of the last error ("23505" unique violation ...), or "".
+const char *tsr_db_sqlstate (tsr_db_t *self);
+//  True when the last failure was the connection, not the statement.
+bool tsr_db_connection_lost (tsr_db_t *self);
+//  Round trip to the server (reconnecting if needed): 0 when it answers.
+int tsr_db_ping (tsr_db_t *self);
+//  For LISTEN/NOTIFY users: the underlying connection (borrowed).
+PGconn *tsr_db_conn (tsr_db_t *self);
+const char *tsr_db_schema (tsr_db_t *self);
+
+#endif
