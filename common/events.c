@@ -1,0 +1,147 @@
+/*  tsr_events: outbox append and ListEvents (see events.h). The relay is in
+    event_relay.c.
+*/
+#include "tessera/events.h"
+#include "events_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+s_type_valid (const char *type)
+{
+    size_t len = type ? strlen (type) : 0;
+    if (len == 0 || len > TSR_EVENT_TYPE_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((type [i] >= 'a' && type [i] <= 'z') || (type [i] >= '0' && type [i] <= '9')
+              || type [i] == '.' || type [i] == '_'))
+            return 0;
+    return 1;
+}
+
+int
+tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
+                   const char *trace_id, const uint8_t *payload, size_t payload_size,
+                   uint64_t *seq)
+{
+    if (!s_type_valid (type) || !tsr_db_in_transaction (db) || payload_size > INT32_MAX)
+        return -1;
+    PGresult *res = tsr_db_query (db,
+        "UPDATE outbox_counter SET last_seq = last_seq + 1 WHERE id RETURNING last_seq", 0, NULL);
+    if (!res || PQntuples (res) != 1) {
+        PQclear (res);
+        return -1;
+    }
+    char seq_text [24];
+    snprintf (seq_text, sizeof seq_text, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    const char *values [] = { seq_text, type, subject ? subject : "", trace_id ? trace_id : "",
+                              payload ? (const char *) payload : "", tsr_db_schema (db) };
+    int lengths [] = { 0, 0, 0, 0, (int) payload_size, 0 };
+    int formats [] = { 0, 0, 0, 0, 1, 0 };
+    res = tsr_db_query_ex (db,
+        "WITH added AS (INSERT INTO outbox (seq, type, subject, trace_id, payload)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING seq)"
+        " SELECT pg_notify('tsr_outbox_' || $6, seq::text) FROM added",
+        6, values, lengths, formats, 0);
+    if (!res)
+        return -1;
+    PQclear (res);
+    if (seq)
+        *seq = strtoull (seq_text, NULL, 10);
+    return 0;
+}
+
+int
+tsr_events_from_rows (PGresult *res, const char *service, Tessera__V1__Event ***events_p,
+                      size_t *count_p)
+{
+    int rows = PQntuples (res);
+    Tessera__V1__Event **events = calloc ((size_t) rows + 1, sizeof *events);
+    if (!events)
+        return -1;
+    for (int r = 0; r < rows; r++) {
+        Tessera__V1__Event *event = calloc (1, sizeof *event);
+        if (!event) {
+            tsr_events_free (events, (size_t) r);
+            return -1;
+        }
+        tessera__v1__event__init (event);
+        events [r] = event;
+        event->service = strdup (service);
+        event->seq = strtoull (PQgetvalue (res, r, 0), NULL, 10);
+        event->type = strdup (PQgetvalue (res, r, 1));
+        event->subject = strdup (PQgetvalue (res, r, 2));
+        event->trace_id = strdup (PQgetvalue (res, r, 3));
+        size_t payload_size = 0;
+        event->payload.data = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, r, 4),
+                                               &payload_size);
+        event->payload.len = payload_size;
+        event->occurred_at_unix_ms = strtoll (PQgetvalue (res, r, 5), NULL, 10);
+        if (!event->service || !event->type || !event->subject || !event->trace_id
+        ||  !event->payload.data) {
+            tsr_events_free (events, (size_t) r + 1);
+            return -1;
+        }
+    }
+    *events_p = events;
+    *count_p = (size_t) rows;
+    return 0;
+}
+
+void
+tsr_events_free (Tessera__V1__Event **events, size_t count)
+{
+    for (size_t i = 0; events && i < count; i++) {
+        Tessera__V1__Event *event = events [i];
+        if (!event)
+            continue;
+        free (event->service);
+        free (event->type);
+        free (event->subject);
+        free (event->trace_id);
+        PQfreemem (event->payload.data);
+        free (event);
+    }
+    free (events);
+}
+
+int
+tsr_events_list (tsr_db_t *db, const char *service, uint64_t after_seq, uint32_t limit,
+                 uint8_t **reply, size_t *reply_size)
+{
+    if (limit == 0 || limit > TSR_EVENTS_LIST_MAX)
+        limit = TSR_EVENTS_LIST_MAX;
+    char after_text [24], limit_text [16];
+    snprintf (after_text, sizeof after_text, "%" PRIu64, after_seq);
+    snprintf (limit_text, sizeof limit_text, "%" PRIu32, limit);
+    const char *values [] = { after_text, limit_text };
+    PGresult *res = tsr_db_query (db, TSR_EVENTS_SELECT " WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                  2, values);
+    PGresult *last = res ? tsr_db_query (db, "SELECT last_seq FROM outbox_counter WHERE id",
+                                         0, NULL) : NULL;
+    int rc = -1;
+    Tessera__V1__Event **events = NULL;
+    size_t count = 0;
+    if (!res || !last || PQntuples (last) != 1
+    ||  tsr_events_from_rows (res, service, &events, &count))
+        goto done;
+    Tessera__V1__ListEventsReply message = TESSERA__V1__LIST_EVENTS_REPLY__INIT;
+    message.events = events;
+    message.n_events = count;
+    message.last_seq = strtoull (PQgetvalue (last, 0, 0), NULL, 10);
+    *reply_size = tessera__v1__list_events_reply__get_packed_size (&message);
+    *reply = malloc (*reply_size ? *reply_size : 1);
+    if (!*reply)
+        goto done;
+    tessera__v1__list_events_reply__pack (&message, *reply);
+    rc = 0;
+done:
+    tsr_events_free (events, count);
+    PQclear (res);
+    PQclear (last);
+    return rc;
+}
