@@ -1,0 +1,274 @@
+/*  tsr_bus worker: decodes, dispatches and answers one request at a time
+    (see bus.h). Each worker owns one database connection.
+
+    For a method with an effect, the stored-reply lookup, the handler and the
+    storing of its reply share one transaction under an advisory lock on
+    (caller, request id): two copies of a request arriving together, or a
+    retry after a crash, give one effect and the same reply bytes.
+*/
+#include "tessera/bus.h"
+#include "tessera/log.h"
+#include "bus_internal.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const tsr_bus_worker_args_t *args;
+    tsr_db_t *db;
+} s_worker_t;
+
+static const tsr_method_t s_builtins [] = {
+    { "Ping", tsr_builtin_ping, 0 },
+    { "ListEvents", tsr_builtin_list_events, TSR_METHOD_READ_ONLY },
+};
+
+static const tsr_method_t *
+s_find_method (const tsr_bus_server_config_t *config, const char *name)
+{
+    for (size_t i = 0; i < sizeof s_builtins / sizeof s_builtins [0]; i++)
+        if (streq (s_builtins [i].name, name))
+            return &s_builtins [i];
+    for (size_t i = 0; i < config->method_count; i++)
+        if (streq (config->methods [i].name, name))
+            return &config->methods [i];
+    return NULL;
+}
+
+//  A reply envelope; request may be NULL when the request did not decode.
+static zframe_t *
+s_reply_frame (const tsr_bus_server_config_t *config, const tsr_envelope_t *request,
+               tsr_status_t status, const char *message, const uint8_t *payload,
+               size_t payload_size)
+{
+    (void) config;
+    char message_id [TSR_ID_HEX_SIZE];
+    tsr_random_id (message_id);
+    tsr_envelope_t reply = TESSERA__V1__ENVELOPE__INIT;
+    reply.message_id = message_id;
+    reply.request_id = request ? request->request_id : "";
+    reply.method = request ? request->method : "";
+    reply.trace_id = request ? request->trace_id : "";
+    reply.status = status;
+    reply.status_message = (char *) (message ? message : "");
+    reply.payload.data = (uint8_t *) payload;
+    reply.payload.len = payload_size;
+    reply.sent_at_unix_ms = tsr_now_ms ();
+    reply.is_reply = 1;
+    size_t size = 0;
+    uint8_t *data = tsr_envelope_encode (&reply, &size);
+    if (!data)
+        return NULL;
+    zframe_t *frame = zframe_new (data, size);
+    free (data);
+    return frame;
+}
+
+static void
+s_payload_digest (const tsr_envelope_t *request, uint8_t digest [32])
+{
+    unsigned int len = 0;
+    EVP_Digest (request->payload.data ? request->payload.data : (const uint8_t *) "",
+                request->payload.len, digest, &len, EVP_sha256 (), NULL);
+}
+
+static int
+s_ensure_db (s_worker_t *self)
+{
+    if (self->db)
+        return 0;
+    char err [512];
+    const tsr_bus_server_config_t *config = self->args->config;
+    self->db = tsr_db_new (config->db_dsn, config->schema, err, sizeof err);
+    if (!self->db)
+        tsr_log_error (NULL, "db.unavailable", "reason", err, NULL);
+    return self->db ? 0 : -1;
+}
+
+//  Runs the handler; on OK returns the reply frame and leaves the
+//  transaction open for the caller to store and commit.
+static zframe_t *
+s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *request,
+               const char *caller, tsr_status_t *status)
+{
+    const tsr_bus_server_config_t *config = self->args->config;
+    tsr_call_t call = {
+        .service = config->service, .instance_id = config->instance_id,
+        .caller_key = caller, .request = request, .db = self->db, .state = config->state
+    };
+    *status = method->handler (&call);
+    if (*status != TESSERA__V1__STATUS__STATUS_OK && tsr_db_connection_lost (self->db)) {
+        *status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
+        snprintf (call.message, sizeof call.message,
+                  "database unavailable; retry with the same request id");
+    }
+    if (*status == TESSERA__V1__STATUS__STATUS_INTERNAL)
+        tsr_log_error (request->trace_id, "bus.handler_failed", "method", request->method,
+                       "reason", call.message, "db_error", tsr_db_error (self->db), NULL);
+    zframe_t *reply = s_reply_frame (config, request, *status, call.message,
+                                     *status == TESSERA__V1__STATUS__STATUS_OK
+                                         ? call.reply_payload : NULL,
+                                     *status == TESSERA__V1__STATUS__STATUS_OK
+                                         ? call.reply_size : 0);
+    free (call.reply_payload);
+    return reply;
+}
+
+static zframe_t *
+s_unavailable (s_worker_t *self, const tsr_envelope_t *request, tsr_status_t *status)
+{
+    if (self->db)
+        tsr_db_rollback (self->db);
+    *status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
+    tsr_log_warn (request->trace_id, "bus.db_failed", "method", request->method,
+                  "reason", self->db ? tsr_db_error (self->db) : "not connected", NULL);
+    return s_reply_frame (self->args->config, request, *status,
+                          "database unavailable; retry with the same request id", NULL, 0);
+}
+
+static zframe_t *
+s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *request,
+            const char *caller, tsr_status_t *status)
+{
+    if (s_ensure_db (self) || tsr_db_begin (self->db))
+        return s_unavailable (self, request, status);
+    if (method->flags & TSR_METHOD_READ_ONLY) {
+        zframe_t *reply = s_run_handler (self, method, request, caller, status);
+        tsr_db_rollback (self->db);
+        return reply;
+    }
+    const char *key [] = { caller, request->request_id };
+    PGresult *res = tsr_db_query (self->db,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", 2, key);
+    PQclear (res);
+    if (!res)
+        return s_unavailable (self, request, status);
+    res = tsr_db_query_ex (self->db,
+        "SELECT method, payload_sha256, reply FROM bus_requests"
+        " WHERE caller_key = $1 AND request_id = $2", 2, key, NULL, NULL, 1);
+    if (!res)
+        return s_unavailable (self, request, status);
+    uint8_t digest [32];
+    s_payload_digest (request, digest);
+    if (PQntuples (res) == 1) {
+        //  Seen before: the first reply, or a refusal if this is not the same request.
+        zframe_t *reply;
+        if (strcmp (PQgetvalue (res, 0, 0), request->method) == 0
+        &&  PQgetlength (res, 0, 1) == 32 && memcmp (PQgetvalue (res, 0, 1), digest, 32) == 0) {
+            reply = zframe_new (PQgetvalue (res, 0, 2), (size_t) PQgetlength (res, 0, 2));
+            *status = TESSERA__V1__STATUS__STATUS_OK;
+            tsr_log_info (request->trace_id, "bus.replayed", "method", request->method,
+                          "request_id", request->request_id, NULL);
+        }
+        else {
+            *status = TESSERA__V1__STATUS__STATUS_CONFLICT;
+            reply = s_reply_frame (self->args->config, request, *status,
+                                   "request id already used for another request", NULL, 0);
+        }
+        PQclear (res);
+        tsr_db_rollback (self->db);
+        return reply;
+    }
+    PQclear (res);
+    zframe_t *reply = s_run_handler (self, method, request, caller, status);
+    if (*status != TESSERA__V1__STATUS__STATUS_OK || !reply) {
+        tsr_db_rollback (self->db);
+        return reply;
+    }
+    const char *values [] = { caller, request->request_id, request->method,
+                              (const char *) digest, (const char *) zframe_data (reply) };
+    int lengths [] = { 0, 0, 0, 32, (int) zframe_size (reply) };
+    int formats [] = { 0, 0, 0, 1, 1 };
+    res = tsr_db_query_ex (self->db,
+        "INSERT INTO bus_requests (caller_key, request_id, method, payload_sha256, reply)"
+        " VALUES ($1, $2, $3, $4, $5)", 5, values, lengths, formats, 0);
+    PQclear (res);
+    if (!res || tsr_db_commit (self->db)) {
+        zframe_destroy (&reply);
+        return s_unavailable (self, request, status);
+    }
+    return reply;
+}
+
+static void
+s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
+{
+    int64_t started_us = zclock_usecs ();
+    char *caller = zmsg_popstr (msg);
+    zframe_t *frame = zmsg_pop (msg);
+    if (!caller || !frame) {
+        zstr_free (&caller);
+        zframe_destroy (&frame);
+        zmsg_destroy (&msg);
+        return;
+    }
+    char err [256] = "";
+    tsr_status_t status;
+    tsr_envelope_t *request = tsr_envelope_decode (zframe_data (frame), zframe_size (frame),
+                                                   &status, err, sizeof err);
+    zframe_t *reply = NULL;
+    const char *method_label = "invalid";
+    if (!request) {
+        tsr_log_warn (NULL, "bus.malformed", "caller", caller, "reason", err, NULL);
+        reply = s_reply_frame (self->args->config, NULL, status, err, NULL, 0);
+    }
+    else {
+        const tsr_method_t *method = s_find_method (self->args->config, request->method);
+        if (!method) {
+            status = TESSERA__V1__STATUS__STATUS_UNIMPLEMENTED;
+            snprintf (err, sizeof err, "unknown method for service %s",
+                      self->args->config->service);
+            tsr_log_warn (request->trace_id, "bus.unknown_method", "caller", caller,
+                          "method", request->method, NULL);
+            reply = s_reply_frame (self->args->config, request, status, err, NULL, 0);
+        }
+        else {
+            method_label = method->name;
+            reply = s_dispatch (self, method, request, caller, &status);
+        }
+    }
+    double seconds = (double) (zclock_usecs () - started_us) / 1e6;
+    tsr_counter_inc (self->args->requests, method_label, 1);
+    if (status != TESSERA__V1__STATUS__STATUS_OK)
+        tsr_counter_inc (self->args->errors, method_label, 1);
+    tsr_histogram_observe (self->args->latency, method_label, seconds);
+    if (reply) {
+        zmsg_append (msg, &reply);   //  after the route frames
+        zmsg_send (&msg, socket);
+    }
+    else
+        zmsg_destroy (&msg);
+    tsr_envelope_free (&request);
+    zframe_destroy (&frame);
+    zstr_free (&caller);
+}
+
+void
+tsr_bus_worker_actor (zsock_t *pipe, void *arg)
+{
+    s_worker_t self = { .args = arg };
+    zsock_t *socket = zsock_new_dealer (self.args->backend_endpoint);
+    zsock_signal (pipe, 0);
+    if (!socket)
+        return;
+    s_ensure_db (&self);
+    zpoller_t *poller = zpoller_new (pipe, socket, NULL);
+    while (poller) {
+        zsock_t *which = zpoller_wait (poller, -1);
+        if (which == socket) {
+            zmsg_t *msg = zmsg_recv (socket);
+            if (msg)
+                s_handle (&self, socket, msg);
+        }
+        else
+        if (which == pipe || zpoller_terminated (poller))
+            break;      //  $TERM from the server
+        //  else a signal interrupted the wait: carry on (the main thread
+        //  owns signals and drains through the broker).
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&socket);
+    tsr_db_destroy (&self.db);
+}

@@ -1,0 +1,99 @@
+/*  tsr_bus: the request side of the bus (CZMQ, CURVE on every TCP socket).
+
+    Server: one ROUTER bound with CURVE; zauth admits only the public keys
+    found in the keyring directory (certificates written by `tessera keygen`).
+    A broker thread reads each request, takes the caller's identity from the
+    frame's ZAP User-Id metadata (the authenticated CURVE public key, never a
+    claim in the payload) and hands it to one of N worker threads. Each
+    worker owns a database connection and runs the handler in one
+    transaction together with the stored reply for (caller, request id), so
+    a retried request id returns the first reply and never a second effect,
+    also after a restart. Refused handshakes are logged (bus.refused).
+
+    Client: a DEALER with CURVE, a timeout per attempt and bounded retries of
+    the same envelope (same request id, so retries are safe).
+*/
+#ifndef TSR_BUS_H
+#define TSR_BUS_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include "tessera/db.h"
+#include "tessera/envelope.h"
+#include "tessera/metrics.h"
+
+#define TSR_BUS_MESSAGE_MAX (1024 * 1024)   //  larger frames drop the connection
+#define TSR_CALL_MESSAGE_MAX 256
+
+//  What a handler sees of one request, and what it answers.
+typedef struct {
+    const char *service;
+    const char *instance_id;
+    const char *caller_key;         //  Z85 CURVE public key, authenticated
+    const tsr_envelope_t *request;  //  method, request_id, trace_id, payload
+    tsr_db_t *db;                   //  inside the request's transaction
+    void *state;                    //  the service's state (shared by workers)
+    uint8_t *reply_payload;         //  set by the handler (malloc), may stay NULL
+    size_t reply_size;
+    char message [TSR_CALL_MESSAGE_MAX];  //  the reply's status message
+} tsr_call_t;
+
+//  Returns the reply status. STATUS_OK commits the transaction and stores
+//  the reply under the request id; any other status rolls back, so bad input
+//  changes nothing, and the reply is not stored.
+typedef tsr_status_t (tsr_handler_fn) (tsr_call_t *call);
+
+#define TSR_METHOD_READ_ONLY 1u     //  no effect to protect: reply not stored
+
+typedef struct {
+    const char *name;               //  the rpc name in the service's .proto
+    tsr_handler_fn *handler;
+    unsigned flags;
+} tsr_method_t;
+
+typedef struct {
+    const char *service;
+    const char *instance_id;
+    const char *endpoint;           //  e.g. tcp://127.0.0.1:7103
+    zcert_t *cert;                  //  the service's own certificate (borrowed)
+    const char *db_dsn;
+    const char *schema;
+    int workers;
+    const tsr_method_t *methods;    //  the service's table (Ping and ListEvents are added)
+    size_t method_count;
+    void *state;
+    tsr_metrics_t *metrics;         //  may be NULL
+} tsr_bus_server_config_t;
+
+typedef struct _tsr_bus_server_t tsr_bus_server_t;
+
+//  Starts the broker and the workers. NULL with the reason in err.
+tsr_bus_server_t *tsr_bus_server_new (const tsr_bus_server_config_t *config,
+                                      char *err, size_t err_size);
+//  Stops taking requests, waits up to timeout_ms for those in flight to be
+//  answered. Returns the number still in flight (0 when all were answered).
+int tsr_bus_server_drain (tsr_bus_server_t *self, int timeout_ms);
+void tsr_bus_server_destroy (tsr_bus_server_t **self_p);
+//  Requests in flight right now (for readiness and metrics).
+int tsr_bus_server_in_flight (tsr_bus_server_t *self);
+
+//  Starts the process's zauth actor admitting the certificates in
+//  keyring_dir (re-read when files change). One per process.
+zactor_t *tsr_bus_auth_new (const char *keyring_dir);
+
+typedef struct _tsr_bus_client_t tsr_bus_client_t;
+
+//  cert: the caller's certificate (borrowed); server_public_key: Z85.
+tsr_bus_client_t *tsr_bus_client_new (const char *endpoint, zcert_t *cert,
+                                      const char *server_public_key,
+                                      int timeout_ms, int retries);
+void tsr_bus_client_destroy (tsr_bus_client_t **self_p);
+//  Sends method(payload) with request_id (NULL: a fresh random id) and
+//  trace_id (NULL: a fresh one); retries on timeout with the same envelope.
+//  Returns the reply envelope (free with tsr_envelope_free), or NULL after
+//  the last timeout or on a reply that is not a valid Envelope.
+tsr_envelope_t *tsr_bus_client_call (tsr_bus_client_t *self, const char *method,
+                                     const uint8_t *payload, size_t payload_size,
+                                     const char *request_id, const char *trace_id);
+
+#endif
