@@ -1,0 +1,27 @@
+/*  tessera-publisher: published CRLs (full and delta) and their schedule, HTTP distribution of CRLs and CA certificates, OCSP responder.
+
+    Owns the schema "publisher". Its methods are listed below; Ping and ListEvents
+    are served by libtessera for every service. Configuration: see
+    docs/configuration.md.
+*/
+#include "tessera/service.h"
+
+extern const tsr_migration_set_t tsr_publisher_migrations;
+
+static const tsr_method_t s_methods [] = {
+    { NULL, NULL, 0 }   //  business methods arrive with the service's issue
+};
+
+static const tsr_service_definition_t s_definition = {
+    .name = "publisher",
+    .port_offset = 7,
+    .migrations = &tsr_publisher_migrations,
+    .methods = s_methods,
+    .method_count = 0,
+};
+
+int
+main (int argc, char **argv)
+{
+    return tsr_service_main (&s_definition, argc, argv);
+}

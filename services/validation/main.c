@@ -1,0 +1,27 @@
+/*  tessera-validation: validation decisions and holder accounts: the validation operator's work (never the person who entered the request).
+
+    Owns the schema "validation". Its methods are listed below; Ping and ListEvents
+    are served by libtessera for every service. Configuration: see
+    docs/configuration.md.
+*/
+#include "tessera/service.h"
+
+extern const tsr_migration_set_t tsr_validation_migrations;
+
+static const tsr_method_t s_methods [] = {
+    { NULL, NULL, 0 }   //  business methods arrive with the service's issue
+};
+
+static const tsr_service_definition_t s_definition = {
+    .name = "validation",
+    .port_offset = 2,
+    .migrations = &tsr_validation_migrations,
+    .methods = s_methods,
+    .method_count = 0,
+};
+
+int
+main (int argc, char **argv)
+{
+    return tsr_service_main (&s_definition, argc, argv);
+}

@@ -1,0 +1,25 @@
+/*  The tessera command-line client: shared options and the commands' entry
+    points. Each command prints a table for people or, with --json, one JSON
+    object per line for scripts; errors go to stderr with a non-zero exit.
+*/
+#ifndef TSR_CLI_H
+#define TSR_CLI_H
+
+#include <stdbool.h>
+#include "tessera/config.h"
+
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+typedef struct {
+    bool json;
+    tsr_config_t *config;
+} cli_t;
+
+//  Prints a one-line error (and the JSON form with --json) and returns code.
+int cli_fail (cli_t *cli, int code, const char *message, const char *detail);
+
+int cli_keygen (cli_t *cli, int argc, char **argv);
+int cli_ping (cli_t *cli, int argc, char **argv);
+int cli_audit (cli_t *cli, int argc, char **argv);
+
+#endif

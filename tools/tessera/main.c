@@ -1,0 +1,80 @@
+/*  tessera: the operators' and integrators' command-line client.
+
+    tessera [--json] keygen --name NAME --out DIR
+    tessera [--json] ping SERVICE [--echo TEXT] [--request-id ID]
+    tessera [--json] audit verify [--service NAME]...
+*/
+#include "cli.h"
+#include "tessera/json.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: tessera [--json] COMMAND ...\n"
+        "  keygen --name NAME --out DIR     write a CURVE certificate pair (DIR/NAME.cert\n"
+        "                                   and DIR/NAME.cert_secret)\n"
+        "  ping SERVICE [--echo TEXT] [--request-id ID]\n"
+        "                                   call Ping on a service over the bus\n"
+        "  audit verify [--service NAME]    walk the audit chains (all services by default)\n"
+        "Configuration comes from TSR_* environment variables (docs/configuration.md).\n");
+}
+
+int
+cli_fail (cli_t *cli, int code, const char *message, const char *detail)
+{
+    if (cli->json) {
+        tsr_json_t *json = tsr_json_new ();
+        tsr_json_bool (json, "ok", false);
+        tsr_json_str (json, "error", message);
+        if (detail)
+            tsr_json_str (json, "detail", detail);
+        char *text = tsr_json_finish (&json);
+        if (text)
+            printf ("%s\n", text);
+        free (text);
+    }
+    fprintf (stderr, "tessera: %s%s%s\n", message, detail ? ": " : "", detail ? detail : "");
+    return code;
+}
+
+int
+main (int argc, char **argv)
+{
+    zsys_init ();
+    cli_t cli = { .json = false };
+    int arg = 1;
+    if (arg < argc && streq (argv [arg], "--json")) {
+        cli.json = true;
+        arg++;
+    }
+    if (arg >= argc || streq (argv [arg], "--help") || streq (argv [arg], "-h")) {
+        s_usage (arg >= argc ? stderr : stdout);
+        return arg >= argc ? CLI_USAGE : CLI_OK;
+    }
+    char err [512];
+    cli.config = tsr_config_new (err, sizeof err);
+    if (!cli.config)
+        return cli_fail (&cli, CLI_USAGE, "invalid configuration", err);
+    const char *command = argv [arg];
+    int rc;
+    if (streq (command, "keygen"))
+        rc = cli_keygen (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "ping"))
+        rc = cli_ping (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "audit"))
+        rc = cli_audit (&cli, argc - arg - 1, argv + arg + 1);
+    else {
+        s_usage (stderr);
+        rc = cli_fail (&cli, CLI_USAGE, "unknown command", command);
+    }
+    tsr_config_destroy (&cli.config);
+    return rc;
+}
