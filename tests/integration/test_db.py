@@ -1,0 +1,90 @@
+"""State: one schema and one role per service, migrations, the audit chain."""
+import json
+import subprocess
+
+import psycopg2
+import pytest
+
+from tsrtest import PROBE, SERVICES
+
+
+def test_each_service_role_reads_only_its_own_schema(system):
+    ca = system.services["ca"]
+    conn = system.cluster.connect(ca.dsn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM ca.bus_requests")       # its own: fine
+        for other in SERVICES:
+            if other == "ca":
+                continue
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute(f"SELECT count(*) FROM {other}.bus_requests")
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("CREATE TABLE public.sneaky (x int)")
+    conn.close()
+
+
+def test_migrations_recorded_once_and_rerun_is_a_no_op(system):
+    conn = system.cluster.connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT component, version, name FROM perso.schema_migrations ORDER BY 1, 2")
+        rows = cur.fetchall()
+    assert ("common", 1, "001_bus_state.sql") in rows
+    service = system.services["perso"]
+    assert service.stop() == 0
+    service.start()
+    assert '"applied":"0"' in service.log().splitlines()[-2] + service.log()
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM perso.schema_migrations")
+        assert cur.fetchone()[0] == len(rows)
+    conn.close()
+
+
+def test_service_role_can_only_append_to_the_audit_log(system):
+    ca = system.services["ca"]
+    subprocess.run([str(PROBE), "audit-append", ca.dsn, "ca", "2"], check=True)
+    conn = system.cluster.connect(ca.dsn)
+    with conn.cursor() as cur:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("UPDATE ca.audit_log SET actor = 'me'")
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("DELETE FROM ca.audit_log")
+    conn.close()
+
+
+def test_audit_verify_names_the_first_altered_row(system):
+    ca = system.services["revocation"]
+    subprocess.run([str(PROBE), "audit-append", ca.dsn, "revocation", "5"], check=True)
+    result = system.cli("--json", "audit", "verify", "--service", "revocation")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["intact"] and report["rows_checked"] >= 5
+
+    # A superuser edits row 3 behind the service's back (triggers bypassed).
+    conn = system.cluster.connect()
+    with conn.cursor() as cur:
+        cur.execute("SET session_replication_role = replica")
+        cur.execute("UPDATE revocation.audit_log SET actor = 'mallory' WHERE seq = 3")
+    conn.close()
+    result = system.cli("--json", "audit", "verify", "--service", "revocation")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert not report["intact"]
+    assert report["first_broken_seq"] == 3
+    assert report["rows_checked"] == 2
+    assert "hash" in report["reason"]
+
+    # The human form says the same.
+    result = system.cli("audit", "verify", "--service", "revocation")
+    assert result.returncode == 1 and "BROKEN  at row 3" in result.stdout
+
+
+def test_audit_verify_detects_a_deleted_row(system):
+    svc = system.services["mail"]
+    subprocess.run([str(PROBE), "audit-append", svc.dsn, "mail", "4"], check=True)
+    conn = system.cluster.connect()
+    with conn.cursor() as cur:
+        cur.execute("SET session_replication_role = replica")
+        cur.execute("DELETE FROM mail.audit_log WHERE seq = 2")
+    conn.close()
+    report = json.loads(system.cli("--json", "audit", "verify", "--service", "mail").stdout)
+    assert report["first_broken_seq"] == 2 and "gap" in report["reason"]

@@ -1,0 +1,74 @@
+/*  tsr-probe: drives libtessera's outbox and audit API against a running
+    service's schema, as a handler would, for the integration tests.
+
+    tsr-probe audit-append DSN SCHEMA COUNT
+    tsr-probe event DSN SCHEMA TYPE commit|rollback [SUBJECT]
+*/
+#include "tessera/audit.h"
+#include "tessera/events.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+s_fail (tsr_db_t **db, const char *what)
+{
+    fprintf (stderr, "tsr-probe: %s: %s\n", what, *db ? tsr_db_error (*db) : "");
+    if (*db)
+        tsr_db_rollback (*db);
+    tsr_db_destroy (db);
+    return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf (stderr, "usage: tsr-probe audit-append DSN SCHEMA COUNT | "
+                         "event DSN SCHEMA TYPE commit|rollback [SUBJECT]\n");
+        return 2;
+    }
+    char err [512];
+    tsr_db_t *db = tsr_db_new (argv [2], argv [3], err, sizeof err);
+    if (!db) {
+        fprintf (stderr, "tsr-probe: %s\n", err);
+        return 1;
+    }
+    if (strcmp (argv [1], "audit-append") == 0) {
+        long count = strtol (argv [4], NULL, 10);
+        for (long i = 0; i < count; i++) {
+            char subject [32];
+            snprintf (subject, sizeof subject, "probe-%ld", i);
+            if (tsr_db_begin (db)
+            ||  tsr_audit_append (db, "probe", "test.audited", subject, "trace-probe",
+                                  "{\"n\":1}")
+            ||  tsr_db_commit (db))
+                return s_fail (&db, "audit append");
+        }
+    }
+    else
+    if (strcmp (argv [1], "event") == 0 && argc >= 6) {
+        uint64_t seq = 0;
+        const char *subject = argc > 6 ? argv [6] : "probe";
+        if (tsr_db_begin (db)
+        ||  tsr_events_append (db, argv [4], subject, "trace-probe",
+                               (const uint8_t *) "payload", 7, &seq))
+            return s_fail (&db, "event append");
+        if (strcmp (argv [5], "commit") == 0) {
+            if (tsr_db_commit (db))
+                return s_fail (&db, "commit");
+        }
+        else
+            tsr_db_rollback (db);
+        printf ("%" PRIu64 "\n", seq);
+    }
+    else {
+        tsr_db_destroy (&db);
+        fprintf (stderr, "tsr-probe: unknown command %s\n", argv [1]);
+        return 2;
+    }
+    tsr_db_destroy (&db);
+    return 0;
+}

@@ -1,0 +1,260 @@
+"""Harness for tessera's integration tests: a throwaway PostgreSQL cluster,
+CURVE keys made by `tessera keygen`, the real service binaries as processes,
+and a bus client written with Debian's python3-zmq and python3-protobuf
+(an independent implementation of the wire protocol)."""
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+import zmq
+
+from tessera.v1 import envelope_pb2
+
+BUILD = Path(os.environ.get("TSR_BUILD_DIR", "build")).resolve()
+SOURCE = Path(os.environ.get("TSR_SOURCE_DIR", ".")).resolve()
+CLI = BUILD / "tools" / "tessera"
+PROBE = BUILD / "tests" / "integration" / "tsr-probe"
+SERVICES = ["enrollment", "validation", "ca", "perso", "mail", "revocation", "publisher"]
+
+
+def free_port_base(span=300):
+    """A base port with `span` free ports above it."""
+    for _ in range(50):
+        base = secrets.randbelow(300) * 100 + 20000
+        ok = True
+        for port in (base, base + 100, base + 200):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    ok = False
+        if ok:
+            return base
+    raise RuntimeError("no free ports")
+
+
+class Cluster:
+    def __init__(self, root, port):
+        self.dir = Path(root) / "pg"
+        self.port = port
+        self.script = SOURCE / "scripts" / "lib" / "pg-cluster.sh"
+
+    def start(self):
+        env = dict(os.environ, TSR_PG_FAST="1")
+        subprocess.run([str(self.script), "start", str(self.dir), str(self.port)],
+                       check=True, env=env)
+        self.admin_dsn = (self.dir / "admin.dsn").read_text().strip()
+
+    def stop(self):
+        subprocess.run([str(self.script), "stop", str(self.dir)], check=False)
+
+    def restart(self):
+        subprocess.run([str(self.script), "restart", str(self.dir)], check=True)
+
+    def dsn(self, user, password):
+        return f"host=127.0.0.1 port={self.port} user={user} password={password} dbname=tessera"
+
+    def connect(self, dsn=None):
+        conn = psycopg2.connect(dsn or self.admin_dsn)
+        conn.autocommit = True
+        return conn
+
+
+def read_cert(path):
+    """Z85 keys from a CZMQ certificate file (public, and secret if present)."""
+    text = Path(path).read_text()
+    public = re.search(r'public-key = "(.{40})"', text).group(1)
+    secret_file = Path(str(path) + "_secret")
+    secret = None
+    if secret_file.exists():
+        secret = re.search(r'secret-key = "(.{40})"', secret_file.read_text()).group(1)
+    return public, secret
+
+
+def keygen(directory, name):
+    subprocess.run([str(CLI), "keygen", "--name", name, "--out", str(directory)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return Path(directory) / f"{name}.cert"
+
+
+class Service:
+    def __init__(self, system, name, offset):
+        self.system = system
+        self.name = name
+        self.bus_port = system.port_base + offset
+        self.pub_port = system.port_base + 100 + offset
+        self.http_port = system.port_base + 200 + offset
+        self.password = secrets.token_hex(12)
+        self.log_path = system.root / f"{name}.log"
+        self.cert = system.keys / f"{name}.cert"
+        self.proc = None
+
+    @property
+    def endpoint(self):
+        return f"tcp://127.0.0.1:{self.bus_port}"
+
+    @property
+    def pub_endpoint(self):
+        return f"tcp://127.0.0.1:{self.pub_port}"
+
+    @property
+    def dsn(self):
+        return self.system.cluster.dsn(f"tsr_{self.name}", self.password)
+
+    def env(self):
+        return dict(os.environ,
+                    TSR_DB_DSN=self.dsn,
+                    TSR_DB_ADMIN_DSN=self.system.cluster.admin_dsn,
+                    TSR_CERT=str(self.cert),
+                    TSR_KEYRING_DIR=str(self.system.keyring),
+                    TSR_BUS_BIND=self.endpoint,
+                    TSR_PUB_BIND=self.pub_endpoint,
+                    TSR_HTTP_PORT=str(self.http_port),
+                    TSR_WORKERS="3",
+                    TSR_LOG_LEVEL="info")
+
+    def start(self, wait=True):
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([str(BUILD / "services" / self.name / f"tessera-{self.name}")],
+                                     env=self.env(), stdout=log, stderr=log)
+        log.close()
+        if wait:
+            self.wait_ready()
+
+    def http_get(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if self.http_get("/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log()}")
+
+    def stop(self, timeout=20):
+        """SIGTERM; returns the exit code."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def log(self):
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+class BusClient:
+    """A DEALER with its own CURVE identity, speaking tessera.v1.Envelope."""
+
+    def __init__(self, context, cert_path, endpoint, server_cert_path):
+        public, secret = read_cert(cert_path)
+        server_public, _ = read_cert(server_cert_path)
+        self.public_key = public
+        self.socket = context.socket(zmq.DEALER)
+        self.socket.curve_publickey = public.encode()
+        self.socket.curve_secretkey = secret.encode()
+        self.socket.curve_serverkey = server_public.encode()
+        self.socket.linger = 0
+        self.socket.connect(endpoint)
+
+    def send_raw(self, data, timeout=3.0):
+        self.socket.send(data)
+        if self.socket.poll(int(timeout * 1000)):
+            return self.socket.recv()
+        return None
+
+    def call(self, method, payload=b"", request_id=None, trace_id=None, timeout=3.0):
+        envelope = envelope_pb2.Envelope(
+            message_id=secrets.token_hex(16),
+            request_id=request_id or secrets.token_hex(16),
+            trace_id=trace_id or secrets.token_hex(8),
+            method=method,
+            payload=payload,
+            sent_at_unix_ms=int(time.time() * 1000))
+        raw = self.send_raw(envelope.SerializeToString(), timeout)
+        if raw is None:
+            return None, None
+        reply = envelope_pb2.Envelope()
+        reply.ParseFromString(raw)
+        return reply, raw
+
+    def close(self):
+        self.socket.close(0)
+
+
+class System:
+    """The cluster, the keys and the seven services of one test module."""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="tessera-it-"))
+        os.chmod(self.root, 0o755)
+        self.port_base = free_port_base()
+        self.cluster = Cluster(self.root, self.port_base + 99)
+        self.keys = self.root / "keys"
+        self.keyring = self.root / "keyring"
+        self.keyring.mkdir()
+        self.context = zmq.Context()
+        self.services = {}
+
+    def start(self, names=SERVICES):
+        self.cluster.start()
+        for name in SERVICES + ["client", "operator"]:
+            cert = keygen(self.keys, name)
+            shutil.copy(cert, self.keyring / cert.name)
+        keygen(self.keys, "intruder")          # never in the keyring
+        for offset, name in enumerate(SERVICES, start=1):
+            self.services[name] = Service(self, name, offset)
+        for name in names:
+            self.services[name].start(wait=False)
+        for name in names:
+            self.services[name].wait_ready()
+        return self
+
+    def client(self, service, identity="client"):
+        s = self.services[service]
+        return BusClient(self.context, self.keys / f"{identity}.cert", s.endpoint, s.cert)
+
+    def stop(self):
+        codes = {}
+        for name, s in self.services.items():
+            if s.proc and s.proc.poll() is None:
+                codes[name] = s.stop()
+        self.cluster.stop()
+        self.context.destroy(0)
+        if os.environ.get("TSR_KEEP_TEST_DIR") != "1":
+            shutil.rmtree(self.root, ignore_errors=True)
+        return codes
+
+    def cli(self, *args, env=None, check=False):
+        full_env = dict(os.environ,
+                        TSR_CERT=str(self.keys / "client.cert"),
+                        TSR_KEYRING_DIR=str(self.keyring),
+                        TSR_AUDIT_DSN=self.cluster.admin_dsn)
+        for name, s in self.services.items():
+            full_env[f"TSR_{name.upper()}_ENDPOINT"] = s.endpoint
+        full_env.update(env or {})
+        return subprocess.run([str(CLI), *args], env=full_env, capture_output=True,
+                              text=True, check=check, timeout=60)
