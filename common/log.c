@@ -40,7 +40,8 @@ s_now_text (char *text, size_t size)
     gmtime_r (&now.tv_sec, &utc);
     char seconds [32];
     strftime (seconds, sizeof seconds, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf (text, size, "%s.%03ldZ", seconds, now.tv_nsec / 1000000);
+    unsigned milliseconds = (unsigned) (now.tv_nsec / 1000000) % 1000u;
+    snprintf (text, size, "%.24s.%03uZ", seconds, milliseconds);
 }
 
 void
@@ -48,7 +49,7 @@ tsr_log (tsr_log_level_t level, const char *trace_id, const char *event, ...)
 {
     if (level < s_min_level || level > TSR_LOG_ERROR)
         return;
-    char now [40];
+    char now [48];
     s_now_text (now, sizeof now);
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "time", now);
