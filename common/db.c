@@ -13,6 +13,7 @@ struct _tsr_db_t {
     char schema [64];
     bool in_transaction;
     bool connection_lost;
+    unsigned generation;
     char error [512];
     char sqlstate [8];
 };
@@ -63,6 +64,7 @@ s_ensure_connected (tsr_db_t *self)
         s_set_error (self, self->conn ? PQerrorMessage (self->conn) : "out of memory", NULL);
         return -1;
     }
+    self->generation++;
     return s_set_search_path (self);
 }
 
@@ -203,6 +205,12 @@ tsr_db_ping (tsr_db_t *self)
     if (self->in_transaction)
         return 0;
     return s_command (self, "SELECT 1");
+}
+
+unsigned
+tsr_db_generation (tsr_db_t *self)
+{
+    return self->generation;
 }
 
 PGconn *

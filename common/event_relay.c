@@ -26,7 +26,8 @@ typedef struct {
     tsr_db_t *db;
     char *service;
     char *schema;
-    int listen_fd;
+    int listen_fd;              //  -1 when not listening
+    unsigned listen_generation; //  the connection LISTEN was issued on
     zmq_pollitem_t item;
 } s_relay_t;
 
@@ -51,15 +52,14 @@ s_listen (s_relay_t *self)
     if (!res)
         return -1;
     PQclear (res);
-    int fd = PQsocket (conn);
-    if (fd != self->listen_fd) {
-        if (self->listen_fd >= 0)
-            zloop_poller_end (self->loop, &self->item);
-        self->item = (zmq_pollitem_t) { NULL, fd, ZMQ_POLLIN, 0 };
-        if (zloop_poller (self->loop, &self->item, s_on_db_readable, self))
-            return -1;
-        self->listen_fd = fd;
-    }
+    if (self->listen_fd >= 0)
+        zloop_poller_end (self->loop, &self->item);
+    self->listen_fd = -1;
+    self->item = (zmq_pollitem_t) { NULL, PQsocket (conn), ZMQ_POLLIN, 0 };
+    if (zloop_poller (self->loop, &self->item, s_on_db_readable, self))
+        return -1;
+    self->listen_fd = self->item.fd;
+    self->listen_generation = tsr_db_generation (self->db);
     return 0;
 }
 
@@ -110,11 +110,16 @@ s_on_db_readable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     (void) item;
     s_relay_t *self = arg;
     PGconn *conn = tsr_db_conn (self->db);
-    if (PQconsumeInput (conn)) {
-        PGnotify *notify;
-        while ((notify = PQnotifies (conn)) != NULL)
-            PQfreemem (notify);
+    if (!PQconsumeInput (conn) || PQstatus (conn) != CONNECTION_OK) {
+        //  The server went away: stop watching a dead socket; the timer
+        //  reconnects and listens again.
+        zloop_poller_end (self->loop, &self->item);
+        self->listen_fd = -1;
+        return 0;
     }
+    PGnotify *notify;
+    while ((notify = PQnotifies (conn)) != NULL)
+        PQfreemem (notify);
     s_publish_pending (self);
     return 0;
 }
@@ -125,8 +130,10 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     (void) loop;
     (void) timer_id;
     s_relay_t *self = arg;
-    //  tsr_db reconnects inside the query; then LISTEN again on the new socket.
-    if (s_publish_pending (self) == 0 && PQsocket (tsr_db_conn (self->db)) != self->listen_fd)
+    //  tsr_db reconnects inside the query; then LISTEN again on the new
+    //  connection.
+    if (s_publish_pending (self) == 0
+    &&  (self->listen_fd < 0 || self->listen_generation != tsr_db_generation (self->db)))
         s_listen (self);
     return 0;
 }

@@ -52,6 +52,9 @@ const char *tsr_db_sqlstate (tsr_db_t *self);
 bool tsr_db_connection_lost (tsr_db_t *self);
 //  Round trip to the server (reconnecting if needed): 0 when it answers.
 int tsr_db_ping (tsr_db_t *self);
+//  How many times a connection was (re)established: LISTEN/NOTIFY users
+//  compare it to know when to LISTEN again.
+unsigned tsr_db_generation (tsr_db_t *self);
 //  For LISTEN/NOTIFY users: the underlying connection (borrowed).
 PGconn *tsr_db_conn (tsr_db_t *self);
 const char *tsr_db_schema (tsr_db_t *self);
