@@ -2,6 +2,7 @@
 CURVE keys made by `tessera keygen`, the real service binaries as processes,
 and a bus client written with Debian's python3-zmq and python3-protobuf
 (an independent implementation of the wire protocol)."""
+import fcntl
 import os
 import re
 import secrets
@@ -26,20 +27,35 @@ PROBE = BUILD / "tests" / "integration" / "tsr-probe"
 SERVICES = ["enrollment", "validation", "ca", "perso", "mail", "revocation", "publisher"]
 
 
-def free_port_base(span=300):
-    """A base port with `span` free ports above it."""
-    for _ in range(50):
-        base = secrets.randbelow(300) * 100 + 20000
-        ok = True
-        for port in (base, base + 100, base + 200):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
+def claim_port_base():
+    """A base port whose ranges base+1..+7, +99, +101..+107 and +201..+207 are
+    free, below Linux's ephemeral range (32768+) so outgoing connections can
+    not take them, and claimed with a lock file held for the process's life
+    so tests running in parallel never share one. Returns (base, lock)."""
+    lock_dir = Path(tempfile.gettempdir()) / "tessera-test-ports"
+    lock_dir.mkdir(exist_ok=True)
+    for _ in range(200):
+        base = 10000 + secrets.randbelow(200) * 100
+        lock = open(lock_dir / f"{base}.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        ports = [base + 99] + [base + r + i for r in (0, 100, 200) for i in range(1, 8)]
+        if all(port_free(p) for p in ports):
+            return base, lock
+        lock.close()
     raise RuntimeError("no free ports")
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 class Cluster:
@@ -211,7 +227,7 @@ class System:
     def __init__(self):
         self.root = Path(tempfile.mkdtemp(prefix="tessera-it-"))
         os.chmod(self.root, 0o755)
-        self.port_base = free_port_base()
+        self.port_base, self.port_lock = claim_port_base()
         self.cluster = Cluster(self.root, self.port_base + 99)
         self.keys = self.root / "keys"
         self.keyring = self.root / "keyring"
@@ -244,6 +260,7 @@ class System:
                 codes[name] = s.stop()
         self.cluster.stop()
         self.context.destroy(0)
+        self.port_lock.close()
         if os.environ.get("TSR_KEEP_TEST_DIR") != "1":
             shutil.rmtree(self.root, ignore_errors=True)
         return codes
