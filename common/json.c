@@ -3,6 +3,7 @@
     valid JSON.
 */
 #include "tessera/json.h"
+#include "tessera/utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -64,9 +65,25 @@ tsr_json_append_string (char **buf, size_t *len, size_t *cap, const char *value)
                     snprintf (escaped, sizeof escaped, "\\u%04x", *p);
                     piece_len = 6;
                 }
-                else {
+                else
+                if (*p < 0x80) {
                     escaped [0] = (char) *p;
                     piece_len = 1;
+                }
+                else {
+                    //  Valid UTF-8 passes whole; an invalid byte becomes
+                    //  U+FFFD, so the output is always valid JSON.
+                    uint32_t code_point;
+                    size_t sequence = tsr_utf8_next (p, &code_point);
+                    if (sequence == 0) {
+                        piece = "\\ufffd";
+                        piece_len = 6;
+                    }
+                    else {
+                        piece = (const char *) p;
+                        piece_len = sequence;
+                        p += sequence - 1;
+                    }
                 }
         }
         if (s_append (buf, len, cap, piece, piece_len))

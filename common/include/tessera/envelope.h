@@ -22,8 +22,8 @@
 typedef Tessera__V1__Envelope tsr_envelope_t;
 typedef Tessera__V1__Status tsr_status_t;
 
-//  Decodes and checks bounds: request_id and trace_id are 1..max characters
-//  of [A-Za-z0-9._:-], method 1..TSR_METHOD_MAX of [A-Za-z0-9_] starting
+//  Decodes and checks bounds: request_id is 1..max characters and trace_id
+//  0..max (may be empty) of [A-Za-z0-9._:-], method 1..TSR_METHOD_MAX of [A-Za-z0-9_] starting
 //  with a letter. Returns the envelope (free with tsr_envelope_free), or
 //  NULL with a reason in err and the status to answer in *status.
 tsr_envelope_t *tsr_envelope_decode (const uint8_t *data, size_t size,
