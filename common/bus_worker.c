@@ -104,7 +104,8 @@ s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_
         snprintf (call.message, sizeof call.message,
                   "database unavailable; retry with the same request id");
     }
-    if (*status == TESSERA__V1__STATUS__STATUS_INTERNAL)
+    if (*status == TESSERA__V1__STATUS__STATUS_INTERNAL
+    ||  (*status == TESSERA__V1__STATUS__STATUS_UNAVAILABLE && *tsr_db_error (self->db)))
         tsr_log_error (request->trace_id, "bus.handler_failed", "method", request->method,
                        "reason", call.message, "db_error", tsr_db_error (self->db), NULL);
     zframe_t *reply = s_reply_frame (config, request, *status, call.message,
@@ -177,14 +178,29 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
         tsr_db_rollback (self->db);
         return reply;
     }
+    //  A reply that carries secrets (key shares) is sent once and never
+    //  stored: a retry gets a refusal that says so, not a second effect.
+    zframe_t *kept = reply;
+    if (method->flags & TSR_METHOD_SECRET_REPLY) {
+        tsr_status_t refusal = TESSERA__V1__STATUS__STATUS_FAILED_PRECONDITION;
+        kept = s_reply_frame (self->args->config, request, refusal,
+                              "this request was served once; its reply held secrets and is not kept",
+                              NULL, 0);
+        if (!kept) {
+            zframe_destroy (&reply);
+            return s_unavailable (self, request, status);
+        }
+    }
     const char *values [] = { caller, request->request_id, request->method,
-                              (const char *) digest, (const char *) zframe_data (reply) };
-    int lengths [] = { 0, 0, 0, 32, (int) zframe_size (reply) };
+                              (const char *) digest, (const char *) zframe_data (kept) };
+    int lengths [] = { 0, 0, 0, 32, (int) zframe_size (kept) };
     int formats [] = { 0, 0, 0, 1, 1 };
     res = tsr_db_query_ex (self->db,
         "INSERT INTO bus_requests (caller_key, request_id, method, payload_sha256, reply)"
         " VALUES ($1, $2, $3, $4, $5)", 5, values, lengths, formats, 0);
     PQclear (res);
+    if (kept != reply)
+        zframe_destroy (&kept);
     if (!res || tsr_db_commit (self->db)) {
         zframe_destroy (&reply);
         return s_unavailable (self, request, status);

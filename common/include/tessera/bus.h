@@ -22,7 +22,8 @@
 #include "tessera/envelope.h"
 #include "tessera/metrics.h"
 
-#define TSR_BUS_MESSAGE_MAX (1024 * 1024)   //  larger frames drop the connection
+#define TSR_BUS_MESSAGE_MAX (2 * 1024 * 1024)   //  larger frames drop the connection;
+                                                //  each method bounds its own fields below it
 #define TSR_CALL_MESSAGE_MAX 256
 
 //  What a handler sees of one request, and what it answers.
@@ -43,7 +44,17 @@ typedef struct {
 //  changes nothing, and the reply is not stored.
 typedef tsr_status_t (tsr_handler_fn) (tsr_call_t *call);
 
+//  Handler helpers. tsr_call_reply packs message as the reply payload and
+//  returns STATUS_OK with text as the status message (STATUS_INTERNAL when
+//  out of memory). tsr_call_fail sets the status message (printf format:
+//  a short lower-case phrase a user can act on) and returns status.
+tsr_status_t tsr_call_reply (tsr_call_t *call, const ProtobufCMessage *message,
+                             const char *text);
+tsr_status_t tsr_call_fail (tsr_call_t *call, tsr_status_t status, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 #define TSR_METHOD_READ_ONLY 1u     //  no effect to protect: reply not stored
+#define TSR_METHOD_SECRET_REPLY 2u  //  reply sent once; a retry is refused, nothing stored
 
 typedef struct {
     const char *name;               //  the rpc name in the service's .proto
