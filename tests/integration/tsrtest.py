@@ -102,6 +102,32 @@ def keygen(directory, name):
     return Path(directory) / f"{name}.cert"
 
 
+# Operators' and custodians' identities made for every test system.
+IDENTITIES = ["client", "operator", "officer", "alice", "bob", "carol"]
+
+
+class SoftHsm:
+    """A SoftHSM2 token store of the test system's own (SOFTHSM2_CONF)."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.conf = self.root / "softhsm2.conf"
+        self.so_pin_file = self.root / "so-pin"
+
+    def init_token(self, label):
+        (self.root / "tokens").mkdir(parents=True, exist_ok=True)
+        self.conf.write_text(f"directories.tokendir = {self.root / 'tokens'}\n"
+                             "objectstore.backend = file\nlog.level = ERROR\n")
+        so_pin = secrets.token_hex(8)
+        self.so_pin_file.write_text(so_pin + "\n")
+        os.chmod(self.so_pin_file, 0o600)
+        # The transport user PIN is thrown away: the ceremony sets a new one.
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label,
+                        "--so-pin", so_pin, "--pin", secrets.token_hex(8)],
+                       env=dict(os.environ, SOFTHSM2_CONF=str(self.conf)),
+                       check=True, stdout=subprocess.DEVNULL)
+
+
 class Service:
     def __init__(self, system, name, offset):
         self.system = system
@@ -127,7 +153,7 @@ class Service:
         return self.system.cluster.dsn(f"tsr_{self.name}", self.password)
 
     def env(self):
-        return dict(os.environ,
+        return dict(os.environ, **self.system.service_env.get(self.name, {}),
                     TSR_DB_DSN=self.dsn,
                     TSR_DB_ADMIN_DSN=self.system.cluster.admin_dsn,
                     TSR_CERT=str(self.cert),
@@ -234,13 +260,21 @@ class System:
         self.keyring.mkdir()
         self.context = zmq.Context()
         self.services = {}
+        self.service_env = {}
+        self.hsm = SoftHsm(self.root / "softhsm")
 
     def start(self, names=SERVICES):
         self.cluster.start()
-        for name in SERVICES + ["client", "operator"]:
+        for name in SERVICES + IDENTITIES:
             cert = keygen(self.keys, name)
             shutil.copy(cert, self.keyring / cert.name)
         keygen(self.keys, "intruder")          # never in the keyring
+        self.hsm.init_token("tessera-ca")
+        self.service_env["ca"] = {
+            "SOFTHSM2_CONF": str(self.hsm.conf),
+            "TSR_CA_PKCS11_TOKEN": "tessera-ca",
+            "TSR_CA_CEREMONY_KEYS": read_cert(self.keys / "officer.cert")[0],
+        }
         for offset, name in enumerate(SERVICES, start=1):
             self.services[name] = Service(self, name, offset)
         for name in names:
@@ -265,13 +299,13 @@ class System:
             shutil.rmtree(self.root, ignore_errors=True)
         return codes
 
-    def cli(self, *args, env=None, check=False):
+    def cli(self, *args, env=None, check=False, identity="client", timeout=60):
         full_env = dict(os.environ,
-                        TSR_CERT=str(self.keys / "client.cert"),
+                        TSR_CERT=str(self.keys / f"{identity}.cert"),
                         TSR_KEYRING_DIR=str(self.keyring),
                         TSR_AUDIT_DSN=self.cluster.admin_dsn)
         for name, s in self.services.items():
             full_env[f"TSR_{name.upper()}_ENDPOINT"] = s.endpoint
         full_env.update(env or {})
         return subprocess.run([str(CLI), *args], env=full_env, capture_output=True,
-                              text=True, check=check, timeout=60)
+                              text=True, check=check, timeout=timeout)

@@ -6,6 +6,7 @@
 #define TSR_CLI_H
 
 #include <stdbool.h>
+#include "tessera/bus.h"
 #include "tessera/config.h"
 
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
@@ -18,8 +19,16 @@ typedef struct {
 //  Prints a one-line error (and the JSON form with --json) and returns code.
 int cli_fail (cli_t *cli, int code, const char *message, const char *detail);
 
+//  Calls method on service with request (packed here). On CLI_OK,
+//  *reply_p is the OK reply (caller frees with tsr_envelope_free);
+//  otherwise the error was printed. timeout_ms 0: TSR_TIMEOUT_MS.
+int cli_call (cli_t *cli, const char *service, const char *method, const ProtobufCMessage *request,
+              const char *request_id, long timeout_ms, tsr_envelope_t **reply_p,
+              int64_t *elapsed_us);
+
 int cli_keygen (cli_t *cli, int argc, char **argv);
 int cli_ping (cli_t *cli, int argc, char **argv);
 int cli_audit (cli_t *cli, int argc, char **argv);
+int cli_ca (cli_t *cli, int argc, char **argv);
 
 #endif

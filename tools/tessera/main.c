@@ -3,6 +3,7 @@
     tessera [--json] keygen --name NAME --out DIR
     tessera [--json] ping SERVICE [--echo TEXT] [--request-id ID]
     tessera [--json] audit verify [--service NAME]...
+    tessera [--json] ca ceremony|activate|deactivate|status|issue|revoke|cert-status|chain|crl ...
 */
 #include "cli.h"
 #include "tessera/json.h"
@@ -22,6 +23,11 @@ s_usage (FILE *out)
         "  ping SERVICE [--echo TEXT] [--request-id ID]\n"
         "                                   call Ping on a service over the bus\n"
         "  audit verify [--service NAME]    walk the audit chains (all services by default)\n"
+        "  ca ceremony ...                  the CA key ceremony (security officer)\n"
+        "  ca activate --share FILE         a custodian presents their share\n"
+        "  ca deactivate | ca status        drop the CA key; activation progress\n"
+        "  ca issue|revoke|cert-status|chain|crl ...\n"
+        "                                   issuance, status and CRLs (see tools/tessera/ca.c)\n"
         "Configuration comes from TSR_* environment variables (docs/configuration.md).\n");
 }
 
@@ -71,6 +77,9 @@ main (int argc, char **argv)
     else
     if (streq (command, "audit"))
         rc = cli_audit (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "ca"))
+        rc = cli_ca (&cli, argc - arg - 1, argv + arg + 1);
     else {
         s_usage (stderr);
         rc = cli_fail (&cli, CLI_USAGE, "unknown command", command);

@@ -1,0 +1,32 @@
+/*  ca_csr: takes a PKCS#10 request from outside and keeps only its public
+    key, after checking it.
+
+    The CSR must be DER, at most CA_CSR_MAX bytes, parse completely (no
+    trailing bytes), carry a valid self-signature, and hold an accepted key
+    (RSA >= 2048, EC P-256/P-384: ca_profile_check_key). Its subject and
+    attributes are ignored: the CA builds the subject from the validated
+    request.
+*/
+#ifndef CA_CSR_H
+#define CA_CSR_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CA_CSR_MAX (16 * 1024)
+
+typedef enum {
+    CA_CSR_OK = 0,
+    CA_CSR_TOO_LARGE,
+    CA_CSR_UNREADABLE,
+    CA_CSR_BAD_SIGNATURE,
+    CA_CSR_KEY_REFUSED,
+} ca_csr_result_t;
+
+//  On CA_CSR_OK, *public_key is the CSR's key (caller frees) and
+//  spki_sha256_hex the SHA-256 of its DER SubjectPublicKeyInfo.
+ca_csr_result_t ca_csr_check (const uint8_t *der, size_t size, EVP_PKEY **public_key,
+                              char spki_sha256_hex [65], char *err, size_t err_size);
+
+#endif

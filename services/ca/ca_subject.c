@@ -1,0 +1,154 @@
+/*  ca_subject: subject names from validated requests (see ca_subject.h).
+*/
+#include "ca_subject.h"
+#include "tessera/utf8.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+bool
+ca_subject_text_valid (const char *text, size_t max_chars)
+{
+    if (!text || !*text)
+        return false;
+    const unsigned char *cursor = (const unsigned char *) text;
+    size_t chars = 0;
+    while (*cursor) {
+        uint32_t code_point;
+        size_t length = tsr_utf8_next (cursor, &code_point);
+        //  C0 and C1 controls, DEL, the line/paragraph separators and the
+        //  bidirectional overrides (they make a name read as another).
+        if (length == 0 || code_point < 0x20 || (code_point >= 0x7F && code_point < 0xA0)
+        ||  code_point == 0x2028 || code_point == 0x2029
+        ||  code_point == 0x200E || code_point == 0x200F
+        ||  (code_point >= 0x202A && code_point <= 0x202E)
+        ||  (code_point >= 0x2066 && code_point <= 0x2069))
+            return false;
+        cursor += length;
+        if (++chars > max_chars)
+            return false;
+    }
+    //  Leading or trailing spaces make two names look alike.
+    return text [0] != ' ' && text [strlen (text) - 1] != ' ';
+}
+
+bool
+ca_subject_email_valid (const char *email)
+{
+    size_t len = email ? strlen (email) : 0;
+    const char *at = len ? strchr (email, '@') : NULL;
+    if (!at || len > CA_EMAIL_MAX || at == email || !at [1] || strchr (at + 1, '@')
+    ||  !strchr (at + 1, '.'))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum ((unsigned char) email [i]) && !strchr ("@.-_+", email [i]))
+            return false;
+    return true;
+}
+
+//  The surname in capitals: ASCII letters and the Latin-1 lower-case
+//  letters (two-byte UTF-8 C3 A0..C3 BE but C3 B7), plus œ; other
+//  characters are kept as written.
+static void
+s_upper (const char *text, char *out, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; text [i] && o + 2 < size; i++) {
+        unsigned char c = (unsigned char) text [i];
+        if (c == 0xC3 && (unsigned char) text [i + 1] >= 0xA0 && (unsigned char) text [i + 1] <= 0xBE
+        &&  (unsigned char) text [i + 1] != 0xB7) {
+            out [o++] = (char) 0xC3;
+            out [o++] = (char) ((unsigned char) text [++i] - 0x20);
+        }
+        else
+        if (c == 0xC5 && (unsigned char) text [i + 1] == 0x93) {
+            out [o++] = (char) 0xC5;
+            out [o++] = (char) 0x92;
+            i++;
+        }
+        else
+            out [o++] = (char) toupper (c);
+    }
+    out [o] = 0;
+}
+
+static bool
+s_digits (const char *text, size_t count)
+{
+    if (strlen (text) != count)
+        return false;
+    for (size_t i = 0; i < count; i++)
+        if (!isdigit ((unsigned char) text [i]))
+            return false;
+    return true;
+}
+
+static int
+s_add_utf8 (X509_NAME *name, const char *field, const char *value)
+{
+    return X509_NAME_add_entry_by_txt (name, field, MBSTRING_UTF8, (const unsigned char *) value,
+                                       -1, -1, 0) == 1 ? 0 : -1;
+}
+
+X509_NAME *
+ca_subject_build (const ca_subject_fields_t *fields, bool holder, char *err, size_t err_size)
+{
+    char common_name [4 * CA_NAME_MAX + 2];
+    char surname [4 * CA_NAME_MAX + 1];
+    char unit [32] = "";
+    if (!ca_subject_text_valid (fields->organization, CA_NAME_MAX)) {
+        snprintf (err, err_size, "subject organization is empty, too long or has control characters");
+        return NULL;
+    }
+    if (fields->organization_id && *fields->organization_id) {
+        if (!s_digits (fields->organization_id, 9) && !s_digits (fields->organization_id, 14)) {
+            snprintf (err, err_size, "subject organization_id must be a SIREN (9 digits) or a SIRET (14 digits)");
+            return NULL;
+        }
+        snprintf (unit, sizeof unit, "0002 %s", fields->organization_id);
+    }
+    else
+    if (holder) {
+        snprintf (err, err_size, "subject organization_id is required for a holder");
+        return NULL;
+    }
+    if (holder) {
+        if (!ca_subject_text_valid (fields->given_name, CA_NAME_MAX)
+        ||  !ca_subject_text_valid (fields->surname, CA_NAME_MAX)) {
+            snprintf (err, err_size, "subject given_name or surname is empty, too long or has control characters");
+            return NULL;
+        }
+        s_upper (fields->surname, surname, sizeof surname);
+        snprintf (common_name, sizeof common_name, "%s %s", fields->given_name, surname);
+        if (!ca_subject_text_valid (common_name, CA_NAME_MAX)) {
+            snprintf (err, err_size, "subject common name \"given_name SURNAME\" is over %d characters",
+                      CA_NAME_MAX);
+            return NULL;
+        }
+    }
+    else {
+        if (!ca_subject_text_valid (fields->common_name, CA_NAME_MAX)) {
+            snprintf (err, err_size, "subject common_name is empty, too long or has control characters");
+            return NULL;
+        }
+        snprintf (common_name, sizeof common_name, "%s", fields->common_name);
+    }
+    if (fields->email && *fields->email && !ca_subject_email_valid (fields->email)) {
+        snprintf (err, err_size, "subject email is not a plain address of at most %d characters",
+                  CA_EMAIL_MAX);
+        return NULL;
+    }
+    X509_NAME *name = X509_NAME_new ();
+    if (!name
+    ||  X509_NAME_add_entry_by_txt (name, "C", V_ASN1_PRINTABLESTRING,
+                                    (const unsigned char *) "FR", 2, -1, 0) != 1
+    ||  s_add_utf8 (name, "O", fields->organization)
+    ||  (*unit && s_add_utf8 (name, "OU", unit))
+    ||  s_add_utf8 (name, "CN", common_name)) {
+        X509_NAME_free (name);
+        snprintf (err, err_size, "cannot build the subject name");
+        return NULL;
+    }
+    return name;
+}

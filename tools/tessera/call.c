@@ -1,0 +1,99 @@
+/*  One request over the bus for a CLI command: finds the service's
+    endpoint and public key from the configuration, calls under the
+    caller's certificate (TSR_CERT), and turns every failure into one
+    error line (cli_fail).
+
+    Endpoint: TSR_<SERVICE>_ENDPOINT (default tcp://127.0.0.1:71xx); the
+    service's public key: TSR_<SERVICE>_CERT (default
+    $TSR_KEYRING_DIR/<service>.cert); TSR_TIMEOUT_MS, TSR_RETRIES.
+*/
+#include "cli.h"
+#include "tessera/service.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  TSR_<SERVICE>_<suffix> in upper case.
+static void
+s_service_key (char *key, size_t size, const char *service, const char *suffix)
+{
+    snprintf (key, size, "TSR_%s_%s", service, suffix);
+    for (char *p = key; *p; p++)
+        *p = (char) toupper ((unsigned char) *p);
+}
+
+int
+cli_call (cli_t *cli, const char *service, const char *method, const ProtobufCMessage *request,
+          const char *request_id, long timeout_ms, tsr_envelope_t **reply_p, int64_t *elapsed_us)
+{
+    *reply_p = NULL;
+    int offset = tsr_service_port_offset (service);
+    if (!offset)
+        return cli_fail (cli, CLI_USAGE, "unknown service (enrollment, validation, ca, perso, "
+                         "mail, revocation, publisher)", service);
+    char key [96], fallback [1024], endpoint [256];
+    tsr_service_default_endpoint (offset, fallback, sizeof fallback);
+    s_service_key (key, sizeof key, service, "ENDPOINT");
+    snprintf (endpoint, sizeof endpoint, "%s", tsr_config_get (cli->config, key, fallback));
+    snprintf (fallback, sizeof fallback, "%s/%s.cert",
+              tsr_config_get (cli->config, "TSR_KEYRING_DIR", "."), service);
+    s_service_key (key, sizeof key, service, "CERT");
+    const char *server_cert_path = tsr_config_get (cli->config, key, fallback);
+    const char *cert_path = tsr_config_get (cli->config, "TSR_CERT", NULL);
+    if (!cert_path)
+        return cli_fail (cli, CLI_USAGE, "TSR_CERT is not set (your certificate from keygen)", NULL);
+    long retries = 0;
+    char err [256];
+    if ((!timeout_ms && tsr_config_get_long (cli->config, "TSR_TIMEOUT_MS", 3000, 100, 600000,
+                                             &timeout_ms, err, sizeof err))
+    ||  tsr_config_get_long (cli->config, "TSR_RETRIES", 2, 0, 20, &retries, err, sizeof err))
+        return cli_fail (cli, CLI_USAGE, "invalid configuration", err);
+
+    int rc = CLI_FAILED;
+    zcert_t *cert = zcert_load (cert_path);
+    zcert_t *server_cert = zcert_load (server_cert_path);
+    tsr_bus_client_t *client = NULL;
+    size_t size = protobuf_c_message_get_packed_size (request);
+    uint8_t *payload = malloc (size ? size : 1);
+    if (!payload)
+        goto done;
+    protobuf_c_message_pack (request, payload);
+    if (!cert || !server_cert) {
+        rc = cli_fail (cli, CLI_FAILED, "cannot read a certificate",
+                       cert ? server_cert_path : cert_path);
+        goto done;
+    }
+    client = tsr_bus_client_new (endpoint, cert, zcert_public_txt (server_cert),
+                                 (int) timeout_ms, (int) retries);
+    if (!client) {
+        rc = cli_fail (cli, CLI_FAILED, "cannot connect", endpoint);
+        goto done;
+    }
+    int64_t started = zclock_usecs ();
+    tsr_envelope_t *reply = tsr_bus_client_call (client, method, payload, size, request_id, NULL);
+    if (elapsed_us)
+        *elapsed_us = zclock_usecs () - started;
+    if (!reply) {
+        rc = cli_fail (cli, CLI_FAILED, "no reply (service down, or this key is not in its keyring)",
+                       endpoint);
+        goto done;
+    }
+    if (reply->status != TESSERA__V1__STATUS__STATUS_OK) {
+        rc = cli_fail (cli, CLI_FAILED, tsr_status_name (reply->status), reply->status_message);
+        tsr_envelope_free (&reply);
+        goto done;
+    }
+    *reply_p = reply;
+    rc = CLI_OK;
+done:
+    //  The payload may hold a secret (a key share): wipe it.
+    if (payload)
+        memset (payload, 0, size);
+    free (payload);
+    tsr_bus_client_destroy (&client);
+    zcert_destroy (&cert);
+    zcert_destroy (&server_cert);
+    return rc;
+}
