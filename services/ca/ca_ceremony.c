@@ -160,7 +160,8 @@ s_make (ca_state_t *state, s_request_t *request, const char *ceremony_id, s_made
     snprintf (made->issuing_label, sizeof made->issuing_label, "issuing-%s", ceremony_id);
     made->keystore = ca_state_open_keystore (state, err, err_size);
     if (!made->keystore
-    ||  ca_keystore_set_secret (made->keystore, request->token_so_pin, secret, err, err_size)
+    ||  ca_keystore_set_secret (made->keystore, *request->token_so_pin ? request->token_so_pin : NULL,
+                               secret, err, err_size)
     ||  !(made->root_public = ca_keystore_generate (made->keystore, secret, made->root_label,
                                                     (ca_key_algorithm_t) request->root_algorithm, err, err_size))
     ||  !(made->issuing_public = ca_keystore_generate (made->keystore, secret, made->issuing_label,

@@ -270,11 +270,14 @@ class System:
             shutil.copy(cert, self.keyring / cert.name)
         keygen(self.keys, "intruder")          # never in the keyring
         self.hsm.init_token("tessera-ca")
-        self.service_env["ca"] = {
+        ca_env = {
             "SOFTHSM2_CONF": str(self.hsm.conf),
             "TSR_CA_PKCS11_TOKEN": "tessera-ca",
+            "TSR_CA_KEY_DIR": str(self.root / "ca-keys"),
             "TSR_CA_CEREMONY_KEYS": read_cert(self.keys / "officer.cert")[0],
         }
+        ca_env.update(self.service_env.get("ca", {}))     # a test's own settings win
+        self.service_env["ca"] = ca_env
         for offset, name in enumerate(SERVICES, start=1):
             self.services[name] = Service(self, name, offset)
         for name in names:
