@@ -90,7 +90,7 @@ start_postgres() {
 }
 
 make_keys() {
-  for name in "${services[@]}" operator; do
+  for name in "${services[@]}" operator officer alice bob carol; do
     build/tools/tessera keygen --name "$name" --out "$demo/keys" >/dev/null
     cp "$demo/keys/$name.cert" "$demo/keyring/"
   done
@@ -107,6 +107,9 @@ start_services() {
     TSR_DB_ADMIN_DSN="$admin" \
     TSR_CERT="$demo/keys/$name.cert" \
     TSR_KEYRING_DIR="$demo/keyring" \
+    SOFTHSM2_CONF="$demo/softhsm/softhsm2.conf" \
+    TSR_CA_KEY_DIR="$demo/ca-keys" \
+    TSR_CA_CEREMONY_KEYS="$(public_key "$demo/keys/officer.cert")" \
       "build/services/$name/tessera-$name" 2>"$demo/logs/$name.log" &
     pids[$name]=$!
   done
@@ -124,8 +127,74 @@ start_services() {
 }
 
 cli() {
-  TSR_CERT="$demo/keys/operator.cert" TSR_KEYRING_DIR="$demo/keyring" \
+  TSR_CERT="$demo/keys/${as:-operator}.cert" TSR_KEYRING_DIR="$demo/keyring" \
   TSR_AUDIT_DSN="$(cat "$pg_dir/admin.dsn")" build/tools/tessera "$@"
+}
+
+public_key() { sed -n 's/^ *public-key = "\(.*\)"/\1/p' "$1"; }
+
+# The CA's token: SoftHSM2 in the demo, initialised with an SO PIN (kept in
+# var/demo for the demo only; in production the security officer holds it).
+prepare_token() {
+  mkdir -p "$demo/softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$demo/softhsm/tokens" > "$demo/softhsm/softhsm2.conf"
+  head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$demo/softhsm/so-pin"
+  chmod 600 "$demo/softhsm/so-pin"
+  SOFTHSM2_CONF="$demo/softhsm/softhsm2.conf" softhsm2-util --init-token --free \
+    --label tessera-ca --so-pin "$(cat "$demo/softhsm/so-pin")" \
+    --pin "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" | tail -1
+}
+
+ca_ceremony() {
+  as=officer cli ca ceremony --org "Tessera Demo Trust" --root-cn "Tessera Demo Root CA" \
+    --issuing-cn "Tessera Demo Issuing CA" --root-alg ec-p384 --issuing-alg ec-p256 \
+    --custodian "alice=$demo/keys/alice.cert" --custodian "bob=$demo/keys/bob.cert" \
+    --custodian "carol=$demo/keys/carol.cert" --threshold 2 \
+    --so-pin-file "$demo/softhsm/so-pin" --out "$demo/ca"
+  openssl verify -CAfile "$demo/ca/root.pem" "$demo/ca/issuing.pem"
+}
+
+holder_csr() {
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$demo/ca/holder.key" \
+    -subj "/CN=anything: the CA takes the subject from the validated request" \
+    -outform DER -out "$demo/ca/holder.csr" 2>/dev/null
+}
+
+issue_holder() {
+  as=operator cli ca issue --csr "$demo/ca/holder.csr" --use auth --level 2 \
+    --card-request demo-request-1 --holder demo-holder-1 --given-name "Élodie" --surname "Dupré" \
+    --org "Société Exemple" --org-id 73282932000074 --out "$demo/ca/holder.pem"
+}
+
+refuse_inactive() {
+  holder_csr
+  if issue_holder 2>&1; then echo "an inactive CA signed"; return 1; fi
+  echo "refused as it must be: the key is inactive"
+}
+
+activate_ca() {
+  as=alice cli ca activate --share "$(ls "$demo"/ca/alice/ca-*)"
+  as=bob cli ca activate --share "$(ls "$demo"/ca/bob/ca-*)"
+}
+
+issue_and_verify() {
+  issue_holder
+  openssl verify -CAfile "$demo/ca/root.pem" -untrusted "$demo/ca/issuing.pem" "$demo/ca/holder.pem"
+  openssl x509 -in "$demo/ca/holder.pem" -noout -subject -nameopt utf8,sep_comma_plus_space \
+    -ext keyUsage,extendedKeyUsage,certificatePolicies
+}
+
+revoke_and_publish() {
+  local serial; serial=$(openssl x509 -in "$demo/ca/holder.pem" -noout -serial | cut -d= -f2)
+  cli ca revoke "$serial" --reason key-compromise
+  cli ca crl --out "$demo/ca/issuing.crl"
+  openssl crl -in "$demo/ca/issuing.crl" -noout -CAfile "$demo/ca/issuing.pem" 2>&1
+  cat "$demo/ca/root.pem" "$demo/ca/issuing.pem" "$demo/ca/issuing.crl" > "$demo/ca/chain-crl.pem"
+  if openssl verify -crl_check -CAfile "$demo/ca/chain-crl.pem" "$demo/ca/holder.pem" 2>&1; then
+    echo "a revoked certificate still verifies"; return 1
+  fi
+  echo "openssl now refuses the holder certificate: revoked"
 }
 
 ping_all() {
@@ -153,14 +222,21 @@ health() {
 }
 
 rm -rf "$demo"
-mkdir -p "$demo/keys" "$demo/keyring" "$demo/logs"
+mkdir -p "$demo/keys" "$demo/keyring" "$demo/logs" "$demo/ca"
 trap stop_all EXIT
 echo "tessera demo: artefacts in var/demo/"
 step "install packages and build" install_and_build
 step "start a throwaway PostgreSQL cluster" start_postgres
 step "generate CURVE keys" make_keys
+step "initialise the CA's token (SoftHSM2)" prepare_token
 step "start the seven services (migrations applied)" start_services
 step "Ping every service over CURVE" ping_all
 step "refuse a key outside the keyring" intruder_refused
 step "health, readiness and metrics" health
 step "verify every audit chain" cli audit verify
+step "CA key ceremony: root, issuing CA, 2-of-3 shares" ca_ceremony
+step "signing refused before activation" refuse_inactive
+step "two custodians activate the CA key" activate_ca
+step "issue a holder certificate (openssl verifies)" issue_and_verify
+step "revoke it, sign a CRL (openssl refuses it)" revoke_and_publish
+step "verify every audit chain again" cli audit verify
