@@ -10,6 +10,8 @@
 #include "tessera/log.h"
 #include "bus_internal.h"
 
+#include <openssl/crypto.h>
+
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,4 +289,9 @@ tsr_bus_worker_actor (zsock_t *pipe, void *arg)
     zpoller_destroy (&poller);
     zsock_destroy (&socket);
     tsr_db_destroy (&self.db);
+    //  CZMQ signals the end of an actor after this function returns, but
+    //  the thread may still be running its exit handlers when the process
+    //  exits: free OpenSSL's per-thread state (libpq's SCRAM draws from a
+    //  per-thread DRBG) now, while the thread is ours.
+    OPENSSL_thread_stop ();
 }

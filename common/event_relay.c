@@ -9,6 +9,8 @@
 #include "tessera/log.h"
 #include "events_internal.h"
 
+#include <openssl/crypto.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +187,7 @@ done:
     tsr_db_destroy (&self.db);
     free (self.service);
     free (self.schema);
+    OPENSSL_thread_stop ();     //  see tsr_bus_worker_actor
 }
 
 zactor_t *

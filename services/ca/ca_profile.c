@@ -45,9 +45,14 @@ s_oid_valid (const char *oid)
         if (!isdigit ((unsigned char) oid [i])
         &&  !(oid [i] == '.' && oid [i + 1] != '.'))
             return false;
+    //  Canonical form only ("2.999.1.01" would be written as 2.999.1.1 and
+    //  then fail the check of every certificate at its level).
     ASN1_OBJECT *object = OBJ_txt2obj (oid, 1);
+    char canonical [CA_OID_MAX];
+    bool same = object && OBJ_obj2txt (canonical, sizeof canonical, object, 1) > 0
+             && strcmp (canonical, oid) == 0;
     ASN1_OBJECT_free (object);
-    return object != NULL;
+    return same;
 }
 
 //  URLs go into OpenSSL's extension configuration syntax, so only the
@@ -148,6 +153,10 @@ ca_profile_apply_ca (X509 *cert, X509 *issuer, bool issuing, char *err, size_t e
     if (issuer && s_add (cert, &ctx, NID_authority_key_identifier, "keyid:always",
                          err, err_size))
         return -1;
+    //  The issuing CA asserts anyPolicy, so a relying party that requires
+    //  an explicit policy accepts the level OID of the certificates below.
+    if (issuing && s_add_policy (cert, "2.5.29.32.0", err, err_size))
+        return -1;
     return 0;
 }
 
@@ -156,6 +165,10 @@ ca_profile_apply (X509 *cert, X509 *issuer, const ca_profile_t *profile, int lev
                   const ca_profile_config_t *config, const char *email,
                   char *err, size_t err_size)
 {
+    if (level < 1 || level > 3) {
+        snprintf (err, err_size, "level must be 1 to 3");
+        return -1;
+    }
     char value [2 * CA_URL_MAX + 64];
     X509V3_CTX ctx;
     X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
@@ -235,6 +248,16 @@ ca_profile_check_key (EVP_PKEY *key, char *err, size_t err_size)
             snprintf (err, err_size, "EC curve %s is not accepted; use P-256 or P-384", curve);
             return -1;
         }
+        //  RFC 5480: the curve is named, never spelt out (OpenSSL reports
+        //  a name for explicit parameters that match a known curve).
+        char encoding [32] = "";
+        size_t encoding_len = 0;
+        if (!EVP_PKEY_get_utf8_string_param (key, "encoding", encoding, sizeof encoding,
+                                             &encoding_len)
+        ||  strcmp (encoding, "named_curve") != 0) {
+            snprintf (err, err_size, "EC key with explicit curve parameters; a named curve is required");
+            return -1;
+        }
         return 0;
     }
     snprintf (err, err_size, "key type %s is not accepted; use RSA or EC",
@@ -303,7 +326,11 @@ s_check_validity (X509 *cert, X509 *issuer, int max_days, char *err, size_t err_
 {
     int days = 0, seconds = 0;
     if (!ASN1_TIME_diff (&days, &seconds, X509_get0_notBefore (cert), X509_get0_notAfter (cert))
-    ||  days < 0 || seconds < 0 || days > max_days || (days == max_days && seconds > 0)) {
+    ||  days < 0 || seconds < 0 || (days == 0 && seconds == 0)) {
+        snprintf (err, err_size, "profile check: lifetime is empty or negative (notAfter before notBefore)");
+        return -1;
+    }
+    if (days > max_days || (days == max_days && seconds > 0)) {
         snprintf (err, err_size, "profile check: lifetime over %d days", max_days);
         return -1;
     }
@@ -315,10 +342,50 @@ s_check_validity (X509 *cert, X509 *issuer, int max_days, char *err, size_t err_
     return 0;
 }
 
+//  Only the extensions a profile writes; a subjectAltName only with
+//  rfc822Name entries.
+static int
+s_check_extension_set (X509 *cert, char *err, size_t err_size)
+{
+    static const int allowed [] = {
+        NID_basic_constraints, NID_key_usage, NID_ext_key_usage, NID_subject_key_identifier,
+        NID_authority_key_identifier, NID_certificate_policies, NID_crl_distribution_points,
+        NID_info_access, NID_id_pkix_OCSP_noCheck, NID_subject_alt_name,
+    };
+    for (int i = 0; i < X509_get_ext_count (cert); i++) {
+        int nid = OBJ_obj2nid (X509_EXTENSION_get_object (X509_get_ext (cert, i)));
+        bool known = false;
+        for (size_t j = 0; j < sizeof allowed / sizeof allowed [0]; j++)
+            known = known || nid == allowed [j];
+        if (!known) {
+            snprintf (err, err_size, "profile check: extension %s is not in the profile",
+                      nid == NID_undef ? "(unknown)" : OBJ_nid2sn (nid));
+            return -1;
+        }
+    }
+    GENERAL_NAMES *names = X509_get_ext_d2i (cert, NID_subject_alt_name, NULL, NULL);
+    int bad = 0;
+    for (int i = 0; names && i < sk_GENERAL_NAME_num (names); i++)
+        if (sk_GENERAL_NAME_value (names, i)->type != GEN_EMAIL)
+            bad = 1;
+    GENERAL_NAMES_free (names);
+    if (bad) {
+        snprintf (err, err_size, "profile check: subjectAltName may hold e-mail addresses only");
+        return -1;
+    }
+    return 0;
+}
+
 int
 ca_profile_check (X509 *cert, X509 *issuer, const ca_profile_t *profile, int level,
                   const ca_profile_config_t *config, char *err, size_t err_size)
 {
+    if (level < 1 || level > 3) {
+        snprintf (err, err_size, "profile check: level must be 1 to 3");
+        return -1;
+    }
+    if (s_check_extension_set (cert, err, err_size))
+        return -1;
     if (X509_get_version (cert) != X509_VERSION_3) {
         snprintf (err, err_size, "profile check: not a version 3 certificate");
         return -1;

@@ -33,18 +33,41 @@ ca_subject_text_valid (const char *text, size_t max_chars)
     return text [0] != ' ' && text [strlen (text) - 1] != ' ';
 }
 
+//  A dot-separated run of labels: no empty label (so no leading,
+//  trailing or double dot), each of [A-Za-z0-9] plus extra, not starting or
+//  ending with '-'.
+static bool
+s_dotted_valid (const char *text, size_t len, const char *extra, size_t min_labels)
+{
+    size_t labels = 0, label_len = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || text [i] == '.') {
+            if (label_len == 0 || text [i - 1] == '-' || text [i - label_len] == '-')
+                return false;
+            labels++;
+            label_len = 0;
+        }
+        else
+        if (isalnum ((unsigned char) text [i]) || strchr (extra, text [i]))
+            label_len++;
+        else
+            return false;
+    }
+    return labels >= min_labels;
+}
+
 bool
 ca_subject_email_valid (const char *email)
 {
     size_t len = email ? strlen (email) : 0;
     const char *at = len ? strchr (email, '@') : NULL;
-    if (!at || len > CA_EMAIL_MAX || at == email || !at [1] || strchr (at + 1, '@')
-    ||  !strchr (at + 1, '.'))
+    if (!at || len > CA_EMAIL_MAX || at == email || strchr (at + 1, '@'))
         return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum ((unsigned char) email [i]) && !strchr ("@.-_+", email [i]))
-            return false;
-    return true;
+    size_t local_len = (size_t) (at - email);
+    //  The local part may hold '+', '_' and '-' anywhere but the ends of a
+    //  label is too strict for '+'/'_': check them as label characters.
+    return s_dotted_valid (email, local_len, "+_-", 1)
+        && s_dotted_valid (at + 1, len - local_len - 1, "-", 2);
 }
 
 //  The surname in capitals: ASCII letters and the Latin-1 lower-case

@@ -277,6 +277,10 @@ def test_authentication_certificate_has_the_rgs_profile(system, active):
     cert = write_pem(system.root / "auth.pem", record.certificate_der)
     openssl("verify", "-CAfile", str(active["root"]), "-untrusted", str(active["issuing"]),
             str(system.root / "auth.pem"))
+    # A relying party that requires the level's policy accepts the chain.
+    openssl("verify", "-CAfile", str(active["root"]), "-untrusted", str(active["issuing"]),
+            "-policy_check", "-explicit_policy", "-policy", "2.999.1.2", "-x509_strict",
+            str(system.root / "auth.pem"))
     text = openssl("x509", "-in", str(system.root / "auth.pem"), "-noout", "-text").stdout.decode()
     assert "TLS Web Client Authentication" in text and "2.999.1.2" in text
 
