@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include "tessera/bus.h"
 
+#define TSR_SERVICE_KEYS_MAX 8
+
 typedef struct {
     const tsr_bus_server_config_t *config;
     const char *backend_endpoint;
@@ -14,6 +16,11 @@ typedef struct {
     tsr_counter_t *requests;
     tsr_counter_t *errors;
     tsr_histogram_t *latency;
+    tsr_counter_t *denied;
+    //  The public keys of the services' own certificates in the keyring
+    //  (<service>.cert): callers holding TSR_ROLE_SERVICE.
+    char service_keys [TSR_SERVICE_KEYS_MAX][41];
+    int service_key_count;
 } tsr_bus_worker_args_t;
 
 //  The worker actor: connects a DEALER to the broker's backend and answers

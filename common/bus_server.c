@@ -196,6 +196,26 @@ static const double s_latency_bounds [] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 };
 
+//  The services' own keys, from <keyring>/<service>.cert, for the seven
+//  services and the holder portal.
+static void
+s_load_service_keys (const char *keyring_dir, tsr_bus_worker_args_t *args)
+{
+    static const char *names [TSR_SERVICE_KEYS_MAX] = {
+        "enrollment", "validation", "ca", "perso", "mail", "revocation", "publisher", "portal" };
+    args->service_key_count = 0;
+    for (int i = 0; keyring_dir && i < TSR_SERVICE_KEYS_MAX; i++) {
+        char path [1024];
+        snprintf (path, sizeof path, "%s/%s.cert", keyring_dir, names [i]);
+        zcert_t *cert = zsys_file_exists (path) ? zcert_load (path) : NULL;
+        if (cert) {
+            snprintf (args->service_keys [args->service_key_count++], 41, "%s",
+                      zcert_public_txt (cert));
+            zcert_destroy (&cert);
+        }
+    }
+}
+
 tsr_bus_server_t *
 tsr_bus_server_new (const tsr_bus_server_config_t *config, char *err, size_t err_size)
 {
@@ -238,6 +258,9 @@ tsr_bus_server_new (const tsr_bus_server_config_t *config, char *err, size_t err
                                           s_latency_bounds,
                                           sizeof s_latency_bounds / sizeof s_latency_bounds [0])
     };
+    self->worker_args.denied = tsr_metrics_counter (config->metrics,
+        "tessera_bus_denied_total", "Requests refused for want of a role, by method", "method");
+    s_load_service_keys (config->keyring_dir, &self->worker_args);
     for (int i = 0; i < config->workers; i++) {
         self->workers [i] = zactor_new (tsr_bus_worker_actor, &self->worker_args);
         if (!self->workers [i]) {

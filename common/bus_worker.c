@@ -9,10 +9,14 @@
 #include "tessera/bus.h"
 #include "tessera/log.h"
 #include "bus_internal.h"
+#include "tessera/audit.h"
+#include "tessera/json.h"
+#include "tessera/roles.h"
 
 #include <openssl/crypto.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +24,12 @@
 typedef struct {
     const tsr_bus_worker_args_t *args;
     tsr_db_t *db;
+    uint32_t caller_roles;          //  of the request being handled
 } s_worker_t;
 
 static const tsr_method_t s_builtins [] = {
-    { "Ping", tsr_builtin_ping, 0 },
-    { "ListEvents", tsr_builtin_list_events, TSR_METHOD_READ_ONLY },
+    { "Ping", tsr_builtin_ping, 0, TSR_ROLES_ANY },
+    { "ListEvents", tsr_builtin_list_events, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },
 };
 
 static const tsr_method_t *
@@ -68,12 +73,26 @@ s_reply_frame (const tsr_bus_server_config_t *config, const tsr_envelope_t *requ
     return frame;
 }
 
+//  The fingerprint kept with a stored reply, to tell a retry from another
+//  request under the same id. An HMAC, keyed by a hash of the service's
+//  CURVE secret key: requests may hold passwords or answers, and a plain
+//  hash in the database could be guessed at hash speed.
 static void
-s_payload_digest (const tsr_envelope_t *request, uint8_t digest [32])
+s_payload_digest (const s_worker_t *self, const tsr_envelope_t *request, uint8_t digest [32])
 {
+    uint8_t key [32];
     unsigned int len = 0;
-    EVP_Digest (request->payload.data ? request->payload.data : (const uint8_t *) "",
-                request->payload.len, digest, &len, EVP_sha256 (), NULL);
+    EVP_MD_CTX *context = EVP_MD_CTX_new ();
+    static const char label [] = "tessera bus_requests payload key";
+    EVP_DigestInit_ex (context, EVP_sha256 (), NULL);
+    EVP_DigestUpdate (context, label, sizeof label - 1);
+    EVP_DigestUpdate (context, zcert_secret_key (self->args->config->cert), 32);
+    EVP_DigestFinal_ex (context, key, &len);
+    EVP_MD_CTX_free (context);
+    HMAC (EVP_sha256 (), key, sizeof key,
+          request->payload.data ? request->payload.data : (const uint8_t *) "",
+          request->payload.len, digest, &len);
+    OPENSSL_cleanse (key, sizeof key);
 }
 
 static int
@@ -98,7 +117,8 @@ s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_
     const tsr_bus_server_config_t *config = self->args->config;
     tsr_call_t call = {
         .service = config->service, .instance_id = config->instance_id,
-        .caller_key = caller, .request = request, .db = self->db, .state = config->state
+        .caller_key = caller, .caller_roles = self->caller_roles, .request = request,
+        .db = self->db, .state = config->state
     };
     *status = method->handler (&call);
     if (*status != TESSERA__V1__STATUS__STATUS_OK && tsr_db_connection_lost (self->db)) {
@@ -154,7 +174,7 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
     if (!res)
         return s_unavailable (self, request, status);
     uint8_t digest [32];
-    s_payload_digest (request, digest);
+    s_payload_digest (self, request, digest);
     if (PQntuples (res) == 1) {
         //  Seen before: the first reply, or a refusal if this is not the same request.
         zframe_t *reply;
@@ -210,6 +230,61 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
     return reply;
 }
 
+//  The caller's roles: TSR_ROLE_SERVICE for a service's own key, then what
+//  the service's resolver says. -1 when the resolver cannot answer.
+static int
+s_resolve_roles (s_worker_t *self, const char *caller, uint32_t *roles)
+{
+    const tsr_bus_worker_args_t *args = self->args;
+    *roles = 0;
+    for (int i = 0; i < args->service_key_count; i++)
+        if (streq (args->service_keys [i], caller))
+            *roles |= TSR_ROLE_SERVICE;
+    if (!args->config->resolve_roles)
+        return 0;
+    if (s_ensure_db (self))
+        return -1;
+    uint32_t operator_roles = 0;
+    if (args->config->resolve_roles (args->config->resolver, self->db, caller, &operator_roles))
+        return -1;
+    *roles |= operator_roles;
+    return 0;
+}
+
+//  A refusal changes nothing, but it is audited, in a transaction of its own.
+static zframe_t *
+s_deny (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *request,
+        const char *caller, uint32_t held, tsr_status_t *status)
+{
+    char needed [256], holds [256], message [TSR_CALL_MESSAGE_MAX];
+    tsr_roles_format (method->roles, needed, sizeof needed);
+    tsr_roles_format (held, holds, sizeof holds);
+    int written = snprintf (message, sizeof message,
+                            "%s needs one of the roles: %.100s (the caller holds: %.80s)",
+                            method->name, needed, holds);
+    (void) written;     //  a long list is cut; the audit row has it whole
+    *status = TESSERA__V1__STATUS__STATUS_PERMISSION_DENIED;
+    tsr_counter_inc (self->args->denied, method->name, 1);
+    tsr_log_warn (request->trace_id, "bus.permission_denied", "caller", caller, "method",
+                  method->name, "holds", holds, NULL);
+    tsr_json_t *json = tsr_json_new ();
+    tsr_json_str (json, "method", method->name);
+    tsr_json_str (json, "request_id", request->request_id);
+    tsr_json_str (json, "needed", needed);
+    tsr_json_str (json, "held", holds);
+    char *details = tsr_json_finish (&json);
+    if (s_ensure_db (self) || tsr_db_begin (self->db)
+    ||  tsr_audit_append (self->db, caller, "bus.permission_denied", method->name,
+                          request->trace_id, details)
+    ||  tsr_db_commit (self->db)) {
+        if (self->db)
+            tsr_db_rollback (self->db);
+        tsr_log_error (request->trace_id, "bus.audit_failed", "method", method->name, NULL);
+    }
+    free (details);
+    return s_reply_frame (self->args->config, request, *status, message, NULL, 0);
+}
+
 static void
 s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
 {
@@ -244,7 +319,20 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
         }
         else {
             method_label = method->name;
-            reply = s_dispatch (self, method, request, caller, &status);
+            uint32_t roles = TSR_ROLES_ANY;
+            if (method->roles != TSR_ROLES_ANY && s_resolve_roles (self, caller, &roles)) {
+                status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
+                reply = s_reply_frame (self->args->config, request, status,
+                                       "cannot resolve the caller's roles now; retry", NULL, 0);
+            }
+            else
+            if (method->roles != TSR_ROLES_ANY && !(roles & method->roles))
+                reply = s_deny (self, method, request, caller, roles, &status);
+            else {
+                //  A method open to anyone is not told the caller's roles.
+                self->caller_roles = method->roles == TSR_ROLES_ANY ? 0 : roles;
+                reply = s_dispatch (self, method, request, caller, &status);
+            }
         }
     }
     double seconds = (double) (zclock_usecs () - started_us) / 1e6;

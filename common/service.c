@@ -4,7 +4,9 @@
 #include "tessera/events.h"
 #include "tessera/http.h"
 #include "tessera/log.h"
+#include "tessera/role_client.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -115,6 +117,87 @@ s_wait_for_stop (const sigset_t *signals)
     }
 }
 
+//  The service's subscriptions to other services' events.
+#define S_CONSUMERS_MAX 8
+
+typedef struct {
+    size_t count;
+    tsr_event_consumer_args_t args [S_CONSUMERS_MAX];
+    char endpoint [S_CONSUMERS_MAX][256];
+    char pub_endpoint [S_CONSUMERS_MAX][256];
+    char public_key [S_CONSUMERS_MAX][41];
+    zactor_t *actors [S_CONSUMERS_MAX];
+} s_consumers_t;
+
+//  TSR_<SOURCE>_<suffix> in upper case.
+static void
+s_source_key (char *key, size_t size, const char *source, const char *suffix)
+{
+    snprintf (key, size, "TSR_%s_%s", source, suffix);
+    for (char *p = key; *p; p++)
+        *p = (char) toupper ((unsigned char) *p);
+}
+
+static int
+s_start_consumers (const tsr_service_definition_t *definition, tsr_config_t *config,
+                   const s_settings_t *settings, zcert_t *cert, void *state,
+                   s_consumers_t *consumers, char *err, size_t err_size)
+{
+    if (definition->subscription_count > S_CONSUMERS_MAX) {
+        snprintf (err, err_size, "too many subscriptions");
+        return -1;
+    }
+    for (size_t i = 0; i < definition->subscription_count; i++) {
+        const tsr_event_subscription_t *subscription = &definition->subscriptions [i];
+        int offset = tsr_service_port_offset (subscription->source);
+        char key [96], fallback [1024];
+        if (!offset) {
+            snprintf (err, err_size, "unknown event source %s", subscription->source);
+            return -1;
+        }
+        tsr_service_default_endpoint (offset, fallback, sizeof fallback);
+        s_source_key (key, sizeof key, subscription->source, "ENDPOINT");
+        snprintf (consumers->endpoint [i], sizeof consumers->endpoint [i], "%s",
+                  tsr_config_get (config, key, fallback));
+        snprintf (fallback, sizeof fallback, "tcp://127.0.0.1:%d", 7200 + offset);
+        s_source_key (key, sizeof key, subscription->source, "PUB_ENDPOINT");
+        snprintf (consumers->pub_endpoint [i], sizeof consumers->pub_endpoint [i], "%s",
+                  tsr_config_get (config, key, fallback));
+        snprintf (fallback, sizeof fallback, "%s/%s.cert", settings->keyring, subscription->source);
+        s_source_key (key, sizeof key, subscription->source, "CERT");
+        const char *cert_path = tsr_config_get (config, key, fallback);
+        zcert_t *source_cert = zcert_load (cert_path);
+        if (!source_cert) {
+            snprintf (err, err_size, "cannot read %s's certificate %s", subscription->source, cert_path);
+            return -1;
+        }
+        snprintf (consumers->public_key [i], 41, "%s", zcert_public_txt (source_cert));
+        zcert_destroy (&source_cert);
+        consumers->args [i] = (tsr_event_consumer_args_t) {
+            .source = subscription->source, .endpoint = consumers->endpoint [i],
+            .pub_endpoint = consumers->pub_endpoint [i],
+            .source_public_key = consumers->public_key [i], .cert = cert,
+            .dsn = settings->dsn, .schema = settings->schema,
+            .apply = subscription->apply, .state = state,
+        };
+        consumers->actors [i] = tsr_event_consumer_new (&consumers->args [i]);
+        if (!consumers->actors [i]) {
+            snprintf (err, err_size, "cannot follow %s's events", subscription->source);
+            return -1;
+        }
+        consumers->count = i + 1;
+    }
+    return 0;
+}
+
+static void
+s_stop_consumers (s_consumers_t *consumers)
+{
+    for (size_t i = 0; i < consumers->count; i++)
+        zactor_destroy (&consumers->actors [i]);
+    consumers->count = 0;
+}
+
 int
 tsr_service_main (const tsr_service_definition_t *definition, int argc, char **argv)
 {
@@ -135,6 +218,9 @@ tsr_service_main (const tsr_service_definition_t *definition, int argc, char **a
     zcert_t *cert = NULL;
     zactor_t *auth = NULL, *relay = NULL;
     tsr_bus_server_t *server = NULL;
+    tsr_role_client_t *roles = NULL;
+    s_consumers_t consumers;
+    memset (&consumers, 0, sizeof consumers);
     tsr_metrics_t *metrics = NULL;
     tsr_http_t *http = NULL;
     s_readiness_t readiness = { .db = NULL };
@@ -181,11 +267,22 @@ tsr_service_main (const tsr_service_definition_t *definition, int argc, char **a
     metrics = tsr_metrics_new (definition->name);
     char instance_id [TSR_ID_HEX_SIZE];
     tsr_random_id (instance_id);
+    //  Roles: the service's own resolver (enrollment keeps the operators),
+    //  or enrollment asked over the bus.
+    if (!definition->resolve_roles) {
+        roles = tsr_role_client_new (config, cert, settings.keyring, err, sizeof err);
+        if (!roles)
+            goto failed;
+    }
     tsr_bus_server_config_t bus_config = {
         .service = definition->name, .instance_id = instance_id, .endpoint = settings.bus,
         .cert = cert, .db_dsn = settings.dsn, .schema = settings.schema,
         .workers = (int) settings.workers, .methods = definition->methods,
-        .method_count = definition->method_count, .state = state, .metrics = metrics
+        .method_count = definition->method_count, .state = state, .metrics = metrics,
+        .keyring_dir = settings.keyring,
+        .resolve_roles = definition->resolve_roles ? definition->resolve_roles
+                                                   : tsr_role_client_resolve,
+        .resolver = definition->resolve_roles ? state : roles,
     };
     server = tsr_bus_server_new (&bus_config, err, sizeof err);
     if (!server)
@@ -199,6 +296,9 @@ tsr_service_main (const tsr_service_definition_t *definition, int argc, char **a
         snprintf (err, sizeof err, "cannot start the event relay on %s", settings.pub);
         goto failed;
     }
+    if (s_start_consumers (definition, config, &settings, cert, state, &consumers,
+                           err, sizeof err))
+        goto failed;
     http = tsr_http_new (settings.http_address, (uint16_t) settings.http_port, metrics,
                          s_ready, &readiness);
     if (!http) {
@@ -226,6 +326,8 @@ failed:
 done:
     tsr_http_destroy (&http);
     tsr_bus_server_destroy (&server);
+    tsr_role_client_destroy (&roles);
+    s_stop_consumers (&consumers);
     zactor_destroy (&relay);
     zactor_destroy (&auth);
     if (state && definition->state_destroy)

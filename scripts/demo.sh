@@ -109,7 +109,7 @@ start_services() {
     TSR_KEYRING_DIR="$demo/keyring" \
     SOFTHSM2_CONF="$demo/softhsm/softhsm2.conf" \
     TSR_CA_KEY_DIR="$demo/ca-keys" \
-    TSR_CA_CEREMONY_KEYS="$(public_key "$demo/keys/officer.cert")" \
+    TSR_ENROLLMENT_BOOTSTRAP_KEYS="$(public_key "$demo/keys/officer.cert")" \
       "build/services/$name/tessera-$name" 2>"$demo/logs/$name.log" &
     pids[$name]=$!
   done
@@ -146,6 +146,14 @@ prepare_token() {
     --pin "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" | tail -1
 }
 
+# Operators and roles live in enrollment; the officer's key is bootstrapped
+# as the first security officer, who names the CA key custodians.
+add_custodians() {
+  for who in alice bob carol; do
+    as=officer cli operator add --name "$who" --cert "$demo/keys/$who.cert" --role custodian
+  done
+}
+
 ca_ceremony() {
   as=officer cli ca ceremony --org "Tessera Demo Trust" --root-cn "Tessera Demo Root CA" \
     --issuing-cn "Tessera Demo Issuing CA" --root-alg ec-p384 --issuing-alg ec-p256 \
@@ -161,8 +169,9 @@ holder_csr() {
     -outform DER -out "$demo/ca/holder.csr" 2>/dev/null
 }
 
+# Holders' certificates are asked by perso (a service key) in the real flow.
 issue_holder() {
-  as=operator cli ca issue --csr "$demo/ca/holder.csr" --use auth --level 2 \
+  as=perso cli ca issue --csr "$demo/ca/holder.csr" --use auth --level 2 \
     --card-request demo-request-1 --holder demo-holder-1 --given-name "Élodie" --surname "Dupré" \
     --org "Société Exemple" --org-id 73282932000074 --out "$demo/ca/holder.pem"
 }
@@ -187,8 +196,8 @@ issue_and_verify() {
 
 revoke_and_publish() {
   local serial; serial=$(openssl x509 -in "$demo/ca/holder.pem" -noout -serial | cut -d= -f2)
-  cli ca revoke "$serial" --reason key-compromise
-  cli ca crl --out "$demo/ca/issuing.crl"
+  as=officer cli ca revoke "$serial" --reason key-compromise
+  as=officer cli ca crl --out "$demo/ca/issuing.crl"
   openssl crl -in "$demo/ca/issuing.crl" -noout -CAfile "$demo/ca/issuing.pem" 2>&1
   cat "$demo/ca/root.pem" "$demo/ca/issuing.pem" "$demo/ca/issuing.crl" > "$demo/ca/chain-crl.pem"
   if openssl verify -crl_check -CAfile "$demo/ca/chain-crl.pem" "$demo/ca/holder.pem" 2>&1; then
@@ -234,6 +243,7 @@ step "Ping every service over CURVE" ping_all
 step "refuse a key outside the keyring" intruder_refused
 step "health, readiness and metrics" health
 step "verify every audit chain" cli audit verify
+step "register three CA key custodians" add_custodians
 step "CA key ceremony: root, issuing CA, 2-of-3 shares" ca_ceremony
 step "signing refused before activation" refuse_inactive
 step "two custodians activate the CA key" activate_ca

@@ -6,8 +6,8 @@ TSR_PACKAGES=(
   libczmq-dev libzmq3-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libpq-dev postgresql postgresql-client libmicrohttpd-dev libsodium-dev libssl-dev openssl
   libcmocka-dev libp11-dev softhsm2 libgfshare-dev libgfshare-bin
-  python3 python3-zmq python3-protobuf python3-psycopg2 python3-pytest python3-cryptography
-  curl ca-certificates
+  python3 python3-zmq python3-protobuf python3-psycopg2 python3-pytest python3-cryptography python3-nacl
+  curl ca-certificates golang-cfssl
 )
 
 tsr_install_deps() {

@@ -250,11 +250,11 @@ tsr_status_t
 ca_handle_activate (tsr_call_t *call)
 {
     ca_state_t *state = call->state;
-    Tessera__V1__ActivateRequest *request = tessera__v1__activate_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    Tessera__V1__ActivateRequest *request = (Tessera__V1__ActivateRequest *) tsr_call_unpack (
+        call, &tessera__v1__activate_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT,
-                              "payload is not an ActivateRequest");
+        return unpack_status;
     tsr_status_t status;
     ca_share_t share;
     memset (&share, 0, sizeof share);

@@ -11,6 +11,8 @@
     one file per custodian. The method is TSR_METHOD_SECRET_REPLY: the
     reply is not stored, a retry is refused.
 
+    Only a security officer calls it (the method's roles, main.c).
+
     One hierarchy per CA database for now: a second ceremony is refused
     (re-keying is a later issue).
 */
@@ -345,17 +347,11 @@ tsr_status_t
 ca_handle_ceremony (tsr_call_t *call)
 {
     ca_state_t *state = call->state;
-    if (!ca_state_is_ceremony_key (state, call->caller_key)) {
-        tsr_log_warn (call->request->trace_id, "ca.ceremony_refused", "caller", call->caller_key,
-                      "reason", "not a security officer", NULL);
-        return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_PERMISSION_DENIED,
-                              "only a security officer listed in TSR_CA_CEREMONY_KEYS may run a key ceremony");
-    }
-    s_request_t *request = tessera__v1__ceremony_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    s_request_t *request = (s_request_t *) tsr_call_unpack (
+        call, &tessera__v1__ceremony_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT,
-                              "payload is not a CeremonyRequest");
+        return unpack_status;
     tsr_status_t status;
     s_made_t made;
     memset (&made, 0, sizeof made);

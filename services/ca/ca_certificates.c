@@ -229,10 +229,11 @@ tsr_status_t
 ca_handle_issue (tsr_call_t *call)
 {
     ca_state_t *state = call->state;
-    s_request_t *request = tessera__v1__issue_certificate_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    s_request_t *request = (s_request_t *) tsr_call_unpack (
+        call, &tessera__v1__issue_certificate_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, S_INVALID, "payload is not an IssueCertificateRequest");
+        return unpack_status;
     const ca_profile_t *profile = NULL;
     EVP_PKEY *key = NULL;
     X509_NAME *subject = NULL;
@@ -316,10 +317,11 @@ done:
 tsr_status_t
 ca_handle_get_certificate (tsr_call_t *call)
 {
-    Tessera__V1__GetCertificateRequest *request = tessera__v1__get_certificate_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    Tessera__V1__GetCertificateRequest *request = (Tessera__V1__GetCertificateRequest *) tsr_call_unpack (
+        call, &tessera__v1__get_certificate_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, S_INVALID, "payload is not a GetCertificateRequest");
+        return unpack_status;
     char serial_hex [CA_SERIAL_HEX_MAX + 1];
     tsr_status_t status;
     if (!ca_serial_hex_normalise (request->serial_hex, serial_hex))

@@ -219,10 +219,11 @@ tsr_status_t
 ca_handle_sign_crl (tsr_call_t *call)
 {
     ca_state_t *state = call->state;
-    Tessera__V1__SignCrlRequest *request = tessera__v1__sign_crl_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    Tessera__V1__SignCrlRequest *request = (Tessera__V1__SignCrlRequest *) tsr_call_unpack (
+        call, &tessera__v1__sign_crl_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, S_INVALID, "payload is not a SignCrlRequest");
+        return unpack_status;
     uint64_t base = request->delta_base_number;
     long hours = request->next_update_hours ? (long) request->next_update_hours
                                             : state->crl_next_update_hours;

@@ -20,27 +20,6 @@ s_copy (tsr_config_t *config, const char *key, const char *fallback, char *out, 
     return 0;
 }
 
-//  TSR_CA_CEREMONY_KEYS: comma-separated Z85 public keys of the security
-//  officers allowed to run a key ceremony.
-static int
-s_load_ceremony_keys (ca_state_t *self, const char *list, char *err, size_t err_size)
-{
-    const char *cursor = list;
-    while (*cursor) {
-        const char *end = strchr (cursor, ',');
-        size_t length = end ? (size_t) (end - cursor) : strlen (cursor);
-        if (length != CA_KEY_Z85_SIZE - 1 || self->ceremony_key_count >= CA_CEREMONY_KEYS_MAX) {
-            snprintf (err, err_size, "TSR_CA_CEREMONY_KEYS must list at most %d Z85 keys of 40 characters",
-                      CA_CEREMONY_KEYS_MAX);
-            return -1;
-        }
-        memcpy (self->ceremony_keys [self->ceremony_key_count], cursor, length);
-        self->ceremony_keys [self->ceremony_key_count++][length] = 0;
-        cursor += end ? length + 1 : length;
-    }
-    return 0;
-}
-
 void *
 ca_state_new (tsr_config_t *config, char *err, size_t err_size)
 {
@@ -61,8 +40,6 @@ ca_state_new (tsr_config_t *config, char *err, size_t err_size)
     ||  s_copy (config, "TSR_CA_DELTA_CRL_URL", "http://127.0.0.1:8107/crl/issuing-delta.crl",
                 self->delta_crl_url, sizeof self->delta_crl_url, err, err_size)
     ||  ca_profile_config_load (&self->profiles, config, err, err_size)
-    ||  s_load_ceremony_keys (self, tsr_config_get (config, "TSR_CA_CEREMONY_KEYS", ""),
-                              err, err_size)
     ||  tsr_config_get_long (config, "TSR_CA_ACTIVATION_WINDOW_S", 900, 10, 86400,
                              &self->activation_window_s, err, err_size)
     ||  tsr_config_get_long (config, "TSR_CA_CRL_NEXT_UPDATE_HOURS", 24, 1, 72,
@@ -116,15 +93,6 @@ ca_state_deactivate (ca_state_t *self)
     self->activated_at_ms = 0;
     self->activated_by_count = 0;
     memset (self->activated_by, 0, sizeof self->activated_by);
-}
-
-bool
-ca_state_is_ceremony_key (ca_state_t *self, const char *key)
-{
-    for (int i = 0; i < self->ceremony_key_count; i++)
-        if (strcmp (self->ceremony_keys [i], key) == 0)
-            return true;
-    return false;
 }
 
 void

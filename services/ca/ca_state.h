@@ -24,7 +24,6 @@
 #define CA_ID_MAX 64
 #define CA_NAME_FIELD_MAX 128
 #define CA_KEY_Z85_SIZE 41
-#define CA_CEREMONY_KEYS_MAX 16
 
 typedef struct {
     pthread_mutex_t lock;
@@ -34,8 +33,6 @@ typedef struct {
     char pkcs11_token [64];
     char key_directory [256];
     ca_profile_config_t profiles;
-    char ceremony_keys [CA_CEREMONY_KEYS_MAX][CA_KEY_Z85_SIZE];
-    int ceremony_key_count;
     long activation_window_s;
     long crl_next_update_hours;
     char delta_crl_url [CA_URL_MAX];
@@ -69,6 +66,5 @@ ca_keystore_t *ca_state_open_keystore (ca_state_t *self, char *err, size_t err_s
 void ca_state_wipe_pending (ca_state_t *self);
 void ca_state_deactivate (ca_state_t *self);
 
-bool ca_state_is_ceremony_key (ca_state_t *self, const char *key);
 
 #endif

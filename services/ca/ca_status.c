@@ -115,10 +115,11 @@ s_record (tsr_call_t *call, const char *serial_hex, int rfc_reason, int new_stat
 tsr_status_t
 ca_handle_revoke (tsr_call_t *call)
 {
-    Tessera__V1__RevokeCertificateRequest *request = tessera__v1__revoke_certificate_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    Tessera__V1__RevokeCertificateRequest *request = (Tessera__V1__RevokeCertificateRequest *) tsr_call_unpack (
+        call, &tessera__v1__revoke_certificate_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, S_INVALID, "payload is not a RevokeCertificateRequest");
+        return unpack_status;
     char serial_hex [CA_SERIAL_HEX_MAX + 1];
     tsr_status_t status;
     int rfc_reason = ca_reason_to_rfc (request->reason);
@@ -191,10 +192,11 @@ done:
 tsr_status_t
 ca_handle_get_status (tsr_call_t *call)
 {
-    Tessera__V1__GetStatusRequest *request = tessera__v1__get_status_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    Tessera__V1__GetStatusRequest *request = (Tessera__V1__GetStatusRequest *) tsr_call_unpack (
+        call, &tessera__v1__get_status_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, S_INVALID, "payload is not a GetStatusRequest");
+        return unpack_status;
     char serial_hex [CA_SERIAL_HEX_MAX + 1];
     tsr_status_t status = ca_serial_hex_normalise (request->serial_hex, serial_hex)
         ? s_reply_status (call, serial_hex, "status")
@@ -206,10 +208,11 @@ ca_handle_get_status (tsr_call_t *call)
 tsr_status_t
 ca_handle_list_revoked (tsr_call_t *call)
 {
-    Tessera__V1__ListRevokedRequest *request = tessera__v1__list_revoked_request__unpack (
-        NULL, call->request->payload.len, call->request->payload.data);
+    tsr_status_t unpack_status;
+    Tessera__V1__ListRevokedRequest *request = (Tessera__V1__ListRevokedRequest *) tsr_call_unpack (
+        call, &tessera__v1__list_revoked_request__descriptor, &unpack_status);
     if (!request)
-        return tsr_call_fail (call, S_INVALID, "payload is not a ListRevokedRequest");
+        return unpack_status;
     uint32_t limit = request->limit == 0 || request->limit > S_LIST_MAX ? S_LIST_MAX : request->limit;
     char after [24], limit_text [12];
     snprintf (after, sizeof after, "%llu", (unsigned long long) request->after_change_seq);

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 
 #define CA_NAME_MAX 64          //  ub-common-name, ub-organization-name
-#define CA_EMAIL_MAX 128
+#define CA_EMAIL_MAX 254        //  RFC 5321's path limit
 
 typedef struct {
     const char *given_name;

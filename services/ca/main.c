@@ -8,22 +8,33 @@
 */
 #include "ca_handlers.h"
 #include "ca_state.h"
+#include "tessera/roles.h"
 #include "tessera/service.h"
 
 extern const tsr_migration_set_t tsr_ca_migrations;
 
+//  Who may call what (tessera/roles.h). Status and certificates are public
+//  facts; signing and key management are not.
+#define S_CUSTODIAN TSR_ROLE_CUSTODIAN
+#define S_OFFICER TSR_ROLE_SECURITY_OFFICER
+#define S_SERVICE TSR_ROLE_SERVICE
+#define S_WATCHERS (TSR_ROLE_CUSTODIAN | TSR_ROLE_SECURITY_OFFICER | TSR_ROLE_CONTROLLER \
+                    | TSR_ROLE_SYSTEM_ENGINEER | TSR_ROLE_SERVICE)
+
 static const tsr_method_t s_methods [] = {
-    { "Ceremony", ca_handle_ceremony, TSR_METHOD_SECRET_REPLY },
-    { "Activate", ca_handle_activate, 0 },
-    { "Deactivate", ca_handle_deactivate, 0 },
-    { "GetActivationStatus", ca_handle_activation_status, TSR_METHOD_READ_ONLY },
-    { "IssueCertificate", ca_handle_issue, 0 },
-    { "RevokeCertificate", ca_handle_revoke, 0 },
-    { "GetStatus", ca_handle_get_status, TSR_METHOD_READ_ONLY },
-    { "GetCertificate", ca_handle_get_certificate, TSR_METHOD_READ_ONLY },
-    { "GetCaCertificates", ca_handle_ca_certificates, TSR_METHOD_READ_ONLY },
-    { "SignCrl", ca_handle_sign_crl, 0 },
-    { "ListRevoked", ca_handle_list_revoked, TSR_METHOD_READ_ONLY },
+    { "Ceremony", ca_handle_ceremony, TSR_METHOD_SECRET_REPLY, S_OFFICER },
+    { "Activate", ca_handle_activate, 0, S_CUSTODIAN },
+    { "Deactivate", ca_handle_deactivate, 0, S_CUSTODIAN | S_OFFICER },
+    { "GetActivationStatus", ca_handle_activation_status, TSR_METHOD_READ_ONLY, S_WATCHERS },
+    //  Holders' certificates come through perso, services' own through the
+    //  security officer; revocations through the revocation service.
+    { "IssueCertificate", ca_handle_issue, 0, S_SERVICE | S_OFFICER },
+    { "RevokeCertificate", ca_handle_revoke, 0, S_SERVICE | S_OFFICER },
+    { "GetStatus", ca_handle_get_status, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },
+    { "GetCertificate", ca_handle_get_certificate, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },
+    { "GetCaCertificates", ca_handle_ca_certificates, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },
+    { "SignCrl", ca_handle_sign_crl, 0, S_SERVICE | S_OFFICER },
+    { "ListRevoked", ca_handle_list_revoked, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },
 };
 
 static const tsr_service_definition_t s_definition = {

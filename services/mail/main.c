@@ -9,7 +9,7 @@
 extern const tsr_migration_set_t tsr_mail_migrations;
 
 static const tsr_method_t s_methods [] = {
-    { NULL, NULL, 0 }   //  business methods arrive with the service's issue
+    { NULL, NULL, 0, 0 }   //  business methods arrive with the service's issue
 };
 
 static const tsr_service_definition_t s_definition = {

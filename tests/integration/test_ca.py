@@ -30,7 +30,10 @@ LEVEL2 = ca_pb2.POLICY_LEVEL_TWO_STARS
 def system():
     s = System()
     try:
-        s.start(["ca"])
+        s.start(["enrollment", "ca"])
+        # Roles come from enrollment: the three custodians of the ceremony.
+        for who in ("alice", "bob", "carol"):
+            s.add_operator(who, "custodian")
     except BaseException:
         s.stop()
         raise
@@ -38,7 +41,9 @@ def system():
     s.stop()
 
 
-def call(system, method, message, identity="client", request_id=None, timeout=30.0):
+# Issuance, revocation and CRLs are asked by services (perso, revocation,
+# publisher): the tests speak with perso's own key.
+def call(system, method, message, identity="perso", request_id=None, timeout=30.0):
     client = system.client("ca", identity)
     try:
         reply, _ = client.call(method, message.SerializeToString(), request_id=request_id,
@@ -247,6 +252,16 @@ def test_activation_needs_k_distinct_custodians_with_their_own_good_shares(syste
     assert "ca.key_activated" in actions
 
 
+def test_only_custodians_present_shares(system, ceremony):
+    # A key without the custodian role is refused before its share is read,
+    # and the refusal is in the CA's audit trail.
+    result = activate(system, "client", ceremony["shares"]["alice"])
+    assert result.returncode != 0 and "PERMISSION_DENIED" in result.stderr
+    assert "custodian" in result.stderr
+    rows = ca_rows(system, "SELECT subject FROM ca.audit_log WHERE action = 'bus.permission_denied'")
+    assert ("Activate",) in rows
+
+
 def test_a_share_of_another_ceremony_is_refused(system, active):
     carol_x = active["shares"]["carol"].suffix
     foreign = system.root / "foreign" / f"ca-other{carol_x}"
@@ -410,6 +425,7 @@ def test_bad_csrs_are_refused_and_nothing_is_stored(system, active, case, make, 
 @pytest.mark.parametrize("field, value", [
     ("surname", "Dupont\nCN=Admin"),
     ("given_name", "Jean\x07"),
+    ("given_name", "Jean\x00Admin"),
     ("surname", "Dupont\u202eCN"),
     ("organization", "A" * 65),
     ("given_name", "J" * 40 + "é" * 30),
@@ -421,7 +437,7 @@ def test_bad_subjects_are_refused_and_nothing_is_stored(system, active, field, v
     reply = issue(system, csr_der()[0], request_id=f"cr-subject-{secrets.token_hex(4)}",
                   holder="h-subject", subject=holder_subject(**{field: value}))
     assert reply.status == envelope_pb2.STATUS_INVALID_ARGUMENT
-    assert "subject" in reply.status_message
+    assert "subject" in reply.status_message or "NUL" in reply.status_message
     assert certificate_count(system) == before
 
 
@@ -433,7 +449,7 @@ def test_lifetime_over_three_years_is_refused(system, active):
 def test_a_thousand_issuances_have_distinct_random_serials(system, active):
     csr, _ = csr_der()
     serials = []
-    client = system.client("ca")
+    client = system.client("ca", "perso")
     try:
         for i in range(1000):
             message = ca_pb2.IssueCertificateRequest(
@@ -498,7 +514,7 @@ def test_full_and_delta_crls_verify_with_openssl(system, active):
     revoked = issued_serial(system, "cr-crl-1")
     assert revoke(system, revoked, ca_pb2.REVOCATION_REASON_AFFILIATION_CHANGED).status == OK
     full = system.root / "full.crl"
-    result = system.cli("--json", "ca", "crl", "--out", str(full))
+    result = system.cli("--json", "ca", "crl", "--out", str(full), identity="officer")
     assert result.returncode == 0, result.stderr
     number = json.loads(result.stdout)["crl_number"]
     openssl("crl", "-in", str(full), "-noout", "-CAfile", str(active["issuing"]))
@@ -522,7 +538,8 @@ def test_full_and_delta_crls_verify_with_openssl(system, active):
     later = issued_serial(system, "cr-crl-2")
     assert revoke(system, later, ca_pb2.REVOCATION_REASON_KEY_COMPROMISE).status == OK
     delta = system.root / "delta.crl"
-    result = system.cli("--json", "ca", "crl", "--delta-of", str(number), "--out", str(delta))
+    result = system.cli("--json", "ca", "crl", "--delta-of", str(number), "--out", str(delta),
+                        identity="officer")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["crl_number"] > number
     openssl("crl", "-in", str(delta), "-noout", "-CAfile", str(active["issuing"]))
@@ -556,9 +573,9 @@ def test_deactivate_then_restart_leave_the_key_inactive(system, active):
     ca = system.services["ca"]
     assert ca.stop() == 0
     ca.start()
-    status = json.loads(system.cli("--json", "ca", "status").stdout)
+    status = json.loads(system.cli("--json", "ca", "status", identity="officer").stdout)
     assert status["active"] is False and status["shares_presented"] == 0
     assert issue(system, csr_der()[0], request_id="cr-after-restart").status == \
         envelope_pb2.STATUS_FAILED_PRECONDITION
     assert activate(system, "carol", active["shares"]["carol"]).returncode == 0
-    assert json.loads(system.cli("--json", "ca", "status").stdout)["active"] is False
+    assert json.loads(system.cli("--json", "ca", "status", identity="officer").stdout)["active"] is False

@@ -19,7 +19,9 @@ def system():
     s = System()
     s.service_env["ca"] = {"TSR_CA_KEYSTORE": "file"}
     try:
-        s.start(["ca"])
+        s.start(["enrollment", "ca"])
+        for who in ("alice", "bob", "carol"):
+            s.add_operator(who, "custodian")
     except BaseException:
         s.stop()
         raise
@@ -60,7 +62,7 @@ def test_file_keystore_ceremony_activation_and_issuance(system):
 
     for who in ("bob", "carol"):
         assert activate(system, who, shares[who]).returncode == 0
-    client = system.client("ca")
+    client = system.client("ca", "perso")
     try:
         message = ca_pb2.IssueCertificateRequest(
             card_request_id="file-1", holder_id="h-file", csr_der=csr_der()[0],

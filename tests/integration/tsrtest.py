@@ -3,6 +3,7 @@ CURVE keys made by `tessera keygen`, the real service binaries as processes,
 and a bus client written with Debian's python3-zmq and python3-protobuf
 (an independent implementation of the wire protocol)."""
 import fcntl
+import json
 import os
 import re
 import secrets
@@ -153,7 +154,13 @@ class Service:
         return self.system.cluster.dsn(f"tsr_{self.name}", self.password)
 
     def env(self):
-        return dict(os.environ, **self.system.service_env.get(self.name, {}),
+        # Where the other services are (ca asks enrollment for its callers'
+        # roles); a test's own service_env still wins.
+        peers = {f"TSR_{name.upper()}_ENDPOINT": s.endpoint
+                 for name, s in self.system.services.items()}
+        peers.update({f"TSR_{name.upper()}_PUB_ENDPOINT": s.pub_endpoint
+                      for name, s in self.system.services.items()})
+        return dict(os.environ, **{**peers, **self.system.service_env.get(self.name, {})},
                     TSR_DB_DSN=self.dsn,
                     TSR_DB_ADMIN_DSN=self.system.cluster.admin_dsn,
                     TSR_CERT=str(self.cert),
@@ -274,10 +281,16 @@ class System:
             "SOFTHSM2_CONF": str(self.hsm.conf),
             "TSR_CA_PKCS11_TOKEN": "tessera-ca",
             "TSR_CA_KEY_DIR": str(self.root / "ca-keys"),
-            "TSR_CA_CEREMONY_KEYS": read_cert(self.keys / "officer.cert")[0],
         }
         ca_env.update(self.service_env.get("ca", {}))     # a test's own settings win
         self.service_env["ca"] = ca_env
+        # The officer is enrollment's first security officer (docs/operators.md):
+        # registered on its first call, it adds the other operators.
+        enrollment_env = {
+            "TSR_ENROLLMENT_BOOTSTRAP_KEYS": read_cert(self.keys / "officer.cert")[0],
+        }
+        enrollment_env.update(self.service_env.get("enrollment", {}))
+        self.service_env["enrollment"] = enrollment_env
         for offset, name in enumerate(SERVICES, start=1):
             self.services[name] = Service(self, name, offset)
         for name in names:
@@ -289,6 +302,19 @@ class System:
     def client(self, service, identity="client"):
         s = self.services[service]
         return BusClient(self.context, self.keys / f"{identity}.cert", s.endpoint, s.cert)
+
+    def add_operator(self, identity, *roles, name=None):
+        """Registers keys/<identity>.cert as an operator with roles (names as
+        `tessera operator` spells them), as the bootstrap officer; returns the
+        operator_id. Needs enrollment running."""
+        args = ["--json", "operator", "add", "--name", name or identity,
+                "--cert", str(self.keys / f"{identity}.cert")]
+        for role in roles:
+            args += ["--role", role]
+        result = self.cli(*args, identity="officer")
+        if result.returncode != 0:
+            raise RuntimeError(f"operator add {identity} failed: {result.stderr.strip()}")
+        return json.loads(result.stdout)["operator_id"]
 
     def stop(self):
         codes = {}

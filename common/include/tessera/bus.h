@@ -31,6 +31,7 @@ typedef struct {
     const char *service;
     const char *instance_id;
     const char *caller_key;         //  Z85 CURVE public key, authenticated
+    uint32_t caller_roles;          //  resolved before the handler (tessera/roles.h)
     const tsr_envelope_t *request;  //  method, request_id, trace_id, payload
     tsr_db_t *db;                   //  inside the request's transaction
     void *state;                    //  the service's state (shared by workers)
@@ -53,6 +54,17 @@ tsr_status_t tsr_call_reply (tsr_call_t *call, const ProtobufCMessage *message,
 tsr_status_t tsr_call_fail (tsr_call_t *call, tsr_status_t status, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+//  Unpacks the request's payload as descriptor's message (free with
+//  protobuf_c_message_free_unpacked), or returns NULL with *status and the
+//  message set: not such a message, or a text field holding a NUL byte
+//  (protobuf-c would cut the string there, so "Alice\0Admin" would pass as
+//  "Alice").
+ProtobufCMessage *tsr_call_unpack (tsr_call_t *call, const ProtobufCMessageDescriptor *descriptor,
+                                   tsr_status_t *status);
+//  The NUL check alone, over a message's wire form (nested messages too).
+bool tsr_payload_strings_clean (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data,
+                                size_t size);
+
 #define TSR_METHOD_READ_ONLY 1u     //  no effect to protect: reply not stored
 #define TSR_METHOD_SECRET_REPLY 2u  //  reply sent once; a retry is refused, nothing stored
 
@@ -60,7 +72,18 @@ typedef struct {
     const char *name;               //  the rpc name in the service's .proto
     tsr_handler_fn *handler;
     unsigned flags;
+    //  The roles admitted (tessera/roles.h: TSR_ROLE_* bits, TSR_ROLES_ANY).
+    //  0 admits nobody: every method says who may call it.
+    uint32_t roles;
 } tsr_method_t;
+
+//  Resolves a caller's operator roles (not TSR_ROLE_SERVICE, which the bus
+//  gives to the services' own keys from the keyring). Returns 0 with
+//  *roles (0 for an unknown or disabled key), or -1 when the source cannot
+//  answer now (the caller gets UNAVAILABLE). db is the worker's connection,
+//  outside any transaction. Must be thread-safe.
+typedef int (tsr_role_resolve_fn) (void *resolver, tsr_db_t *db, const char *caller_key,
+                                   uint32_t *roles);
 
 typedef struct {
     const char *service;
@@ -74,6 +97,9 @@ typedef struct {
     size_t method_count;
     void *state;
     tsr_metrics_t *metrics;         //  may be NULL
+    const char *keyring_dir;        //  the services' own keys: <service>.cert
+    tsr_role_resolve_fn *resolve_roles;
+    void *resolver;                 //  passed to resolve_roles
 } tsr_bus_server_config_t;
 
 typedef struct _tsr_bus_server_t tsr_bus_server_t;

@@ -18,6 +18,7 @@
 
 #include "tessera/bus.h"
 #include "tessera/config.h"
+#include "tessera/event_consumer.h"
 #include "tessera/migrate.h"
 
 typedef struct {
@@ -29,6 +30,13 @@ typedef struct {
     //  Optional: the service's state, shared by the workers.
     void *(*state_new) (tsr_config_t *config, char *err, size_t err_size);
     void (*state_destroy) (void **state_p);
+    //  Optional: how callers' roles are resolved (called with the state).
+    //  NULL: ask enrollment over the bus (tsr_role_client).
+    tsr_role_resolve_fn *resolve_roles;
+    //  Optional: other services' events this one follows (event_consumer.h);
+    //  apply is called with the state.
+    const tsr_event_subscription_t *subscriptions;
+    size_t subscription_count;
 } tsr_service_definition_t;
 
 //  The default endpoints of a service (used by services and the CLI alike).
