@@ -30,5 +30,6 @@ int cli_keygen (cli_t *cli, int argc, char **argv);
 int cli_ping (cli_t *cli, int argc, char **argv);
 int cli_audit (cli_t *cli, int argc, char **argv);
 int cli_ca (cli_t *cli, int argc, char **argv);
+int cli_operator (cli_t *cli, int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
     tessera [--json] ping SERVICE [--echo TEXT] [--request-id ID]
     tessera [--json] audit verify [--service NAME]...
     tessera [--json] ca ceremony|activate|deactivate|status|issue|revoke|cert-status|chain|crl ...
+    tessera [--json] operator add|grant|revoke|disable|show|list ...
 */
 #include "cli.h"
 #include "tessera/json.h"
@@ -28,6 +29,8 @@ s_usage (FILE *out)
         "  ca deactivate | ca status        drop the CA key; activation progress\n"
         "  ca issue|revoke|cert-status|chain|crl ...\n"
         "                                   issuance, status and CRLs (see tools/tessera/ca.c)\n"
+        "  operator add|grant|revoke|disable|show|list ...\n"
+        "                                   operators and their roles (see tools/tessera/operator.c)\n"
         "Configuration comes from TSR_* environment variables (docs/configuration.md).\n");
 }
 
@@ -80,6 +83,9 @@ main (int argc, char **argv)
     else
     if (streq (command, "ca"))
         rc = cli_ca (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "operator"))
+        rc = cli_operator (&cli, argc - arg - 1, argv + arg + 1);
     else {
         s_usage (stderr);
         rc = cli_fail (&cli, CLI_USAGE, "unknown command", command);
