@@ -53,7 +53,7 @@ s_varint (const uint8_t *data, size_t size, size_t *pos, uint64_t *value)
 //  messages) holds a NUL byte, or the encoding is broken.
 static bool
 s_strings_clean (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data, size_t size,
-                 int depth)
+                 int depth, const char **bad_field)
 {
     if (depth > S_NESTING_MAX)
         return false;
@@ -80,10 +80,13 @@ s_strings_clean (const ProtobufCMessageDescriptor *descriptor, const uint8_t *da
                     ? protobuf_c_message_descriptor_get_field (descriptor, (unsigned) (key >> 3))
                     : NULL;
                 if (field && field->type == PROTOBUF_C_TYPE_STRING
-                &&  memchr (data + pos, 0, (size_t) value))
+                &&  memchr (data + pos, 0, (size_t) value)) {
+                    *bad_field = field->name;
                     return false;
+                }
                 if (field && field->type == PROTOBUF_C_TYPE_MESSAGE
-                &&  !s_strings_clean (field->descriptor, data + pos, (size_t) value, depth + 1))
+                &&  !s_strings_clean (field->descriptor, data + pos, (size_t) value, depth + 1,
+                                      bad_field))
                     return false;
                 pos += (size_t) value;
                 break;
@@ -99,7 +102,8 @@ bool
 tsr_payload_strings_clean (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data,
                            size_t size)
 {
-    return s_strings_clean (descriptor, data, size, 0);
+    const char *bad_field = NULL;
+    return s_strings_clean (descriptor, data, size, 0, &bad_field);
 }
 
 ProtobufCMessage *
@@ -109,13 +113,15 @@ tsr_call_unpack (tsr_call_t *call, const ProtobufCMessageDescriptor *descriptor,
     const ProtobufCBinaryData *payload = &call->request->payload;
     ProtobufCMessage *message = protobuf_c_message_unpack (descriptor, NULL, payload->len,
                                                            payload->data);
+    const char *bad_field = NULL;
     if (!message)
         *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT,
                                  "payload is not a valid %s", descriptor->short_name);
     else
-    if (!tsr_payload_strings_clean (descriptor, payload->data, payload->len)) {
+    if (!s_strings_clean (descriptor, payload->data, payload->len, 0, &bad_field)) {
         *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT,
-                                 "text fields must not hold NUL characters");
+                                 "%s: text must not hold NUL characters",
+                                 bad_field ? bad_field : "payload");
         protobuf_c_message_free_unpacked (message, NULL);
         message = NULL;
     }
