@@ -118,7 +118,7 @@ s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_
     tsr_call_t call = {
         .service = config->service, .instance_id = config->instance_id,
         .caller_key = caller, .caller_roles = self->caller_roles, .request = request,
-        .db = self->db, .state = config->state
+        .db = self->db, .state = config->state, .metrics = config->metrics
     };
     *status = method->handler (&call);
     if (*status != TESSERA__V1__STATUS__STATUS_OK && tsr_db_connection_lost (self->db)) {

@@ -219,6 +219,7 @@ tsr_service_main (const tsr_service_definition_t *definition, int argc, char **a
     zactor_t *auth = NULL, *relay = NULL;
     tsr_bus_server_t *server = NULL;
     tsr_role_client_t *roles = NULL;
+    bool started = false;
     s_consumers_t consumers;
     memset (&consumers, 0, sizeof consumers);
     tsr_metrics_t *metrics = NULL;
@@ -267,6 +268,9 @@ tsr_service_main (const tsr_service_definition_t *definition, int argc, char **a
     metrics = tsr_metrics_new (definition->name);
     char instance_id [TSR_ID_HEX_SIZE];
     tsr_random_id (instance_id);
+    if (definition->on_start && definition->on_start (state, metrics, err, sizeof err))
+        goto failed;
+    started = definition->on_start != NULL;
     //  Roles: the service's own resolver (enrollment keeps the operators),
     //  or enrollment asked over the bus.
     if (!definition->resolve_roles) {
@@ -330,6 +334,8 @@ done:
     s_stop_consumers (&consumers);
     zactor_destroy (&relay);
     zactor_destroy (&auth);
+    if (started && definition->on_stop)
+        definition->on_stop (state);
     if (state && definition->state_destroy)
         definition->state_destroy (&state);
     zcert_destroy (&cert);

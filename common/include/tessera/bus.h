@@ -35,6 +35,7 @@ typedef struct {
     const tsr_envelope_t *request;  //  method, request_id, trace_id, payload
     tsr_db_t *db;                   //  inside the request's transaction
     void *state;                    //  the service's state (shared by workers)
+    tsr_metrics_t *metrics;         //  the service's registry (may be NULL)
     uint8_t *reply_payload;         //  set by the handler (malloc), may stay NULL
     size_t reply_size;
     char message [TSR_CALL_MESSAGE_MAX];  //  the reply's status message

@@ -30,6 +30,11 @@ typedef struct {
     //  Optional: the service's state, shared by the workers.
     void *(*state_new) (tsr_config_t *config, char *err, size_t err_size);
     void (*state_destroy) (void **state_p);
+    //  Optional: called once the metrics registry exists, before the bus
+    //  serves (register gauges, start the service's own timers). Returns 0,
+    //  or -1 with err to stop the start. on_stop runs before state_destroy.
+    int (*on_start) (void *state, tsr_metrics_t *metrics, char *err, size_t err_size);
+    void (*on_stop) (void *state);
     //  Optional: how callers' roles are resolved (called with the state).
     //  NULL: ask enrollment over the bus (tsr_role_client).
     tsr_role_resolve_fn *resolve_roles;
