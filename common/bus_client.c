@@ -28,7 +28,7 @@ s_connect (tsr_bus_client_t *self)
     zcert_apply (self->cert, self->socket);
     zsock_set_curve_serverkey (self->socket, self->server_key);
     zsock_set_linger (self->socket, 0);
-    zsock_set_maxmsgsize (self->socket, TSR_BUS_MESSAGE_MAX);
+    zsock_set_maxmsgsize (self->socket, TSR_BUS_REPLY_MAX);
     return zsock_connect (self->socket, "%s", self->endpoint);
 }
 

@@ -251,22 +251,27 @@ ca_handle_issue (tsr_call_t *call)
                              "this public key is certified for another holder");
         goto done;
     }
-    pthread_mutex_lock (&state->lock);
-    locked = true;
-    if (!state->active) {
-        status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_FAILED_PRECONDITION,
-                                "the CA key is not active: custodians must present their shares (tessera ca activate)");
-        goto done;
-    }
-    snprintf (issuer_sha256, sizeof issuer_sha256, "%s", state->issuing_sha256);
+    //  The lock covers the signature only (the key store's session signs
+    //  one at a time); the database work runs beside other issuances.
     //  A serial collision (2^-127 per pair) is met by drawing again; the
     //  primary key is what makes serials unique.
     for (int attempt = 0; attempt < S_INSERT_ATTEMPTS; attempt++) {
         char err [256] = "";
         X509_free (cert);
+        cert = NULL;
+        pthread_mutex_lock (&state->lock);
+        locked = true;
+        if (!state->active) {
+            status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_FAILED_PRECONDITION,
+                                    "the CA key is not active: custodians must present their shares (tessera ca activate)");
+            goto done;
+        }
+        snprintf (issuer_sha256, sizeof issuer_sha256, "%s", state->issuing_sha256);
         cert = ca_issue_certificate (state->issuing_cert, state->issuing_key, key, subject, profile,
                                      request->level, &state->profiles, request->subject->email,
                                      (int) request->validity_days, err, sizeof err);
+        pthread_mutex_unlock (&state->lock);
+        locked = false;
         if (!cert) {
             tsr_log_error (call->request->trace_id, "ca.issue_failed", "reason", err, NULL);
             status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "cannot issue: %s", err);
@@ -287,8 +292,6 @@ ca_handle_issue (tsr_call_t *call)
         }
         serial_hex [0] = 0;
     }
-    pthread_mutex_unlock (&state->lock);
-    locked = false;
     if ((request->on_hold && s_hold (call, serial_hex))
     ||  s_record_issue (call, request, serial_hex, ca_asn1_time_unix (X509_get0_notAfter (cert)))) {
         status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot record the issuance");

@@ -24,6 +24,9 @@
 
 #define TSR_BUS_MESSAGE_MAX (2 * 1024 * 1024)   //  larger frames drop the connection;
                                                 //  each method bounds its own fields below it
+//  Replies may be larger than requests: a full CRL of a large CA travels in
+//  one (about 49 bytes per revoked certificate: 64 MiB is 1.3 million).
+#define TSR_BUS_REPLY_MAX (64 * 1024 * 1024)
 #define TSR_CALL_MESSAGE_MAX 256
 
 //  What a handler sees of one request, and what it answers.
