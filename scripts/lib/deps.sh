@@ -7,7 +7,7 @@ TSR_PACKAGES=(
   libpq-dev postgresql postgresql-client libmicrohttpd-dev libsodium-dev libssl-dev openssl
   libcmocka-dev libp11-dev softhsm2 libgfshare-dev libgfshare-bin
   python3 python3-zmq python3-protobuf python3-psycopg2 python3-pytest python3-cryptography python3-nacl
-  curl ca-certificates golang-cfssl
+  curl ca-certificates
 )
 
 tsr_install_deps() {
