@@ -8,6 +8,7 @@ TSR_PACKAGES=(
   libcmocka-dev libp11-dev softhsm2 libgfshare-dev libgfshare-bin
   python3 python3-zmq python3-protobuf python3-psycopg2 python3-pytest python3-cryptography python3-nacl
   curl ca-certificates
+  pcscd vsmartcard-vpcd libpcsclite-dev opensc yubico-piv-tool python3-pyscard
 )
 
 tsr_install_deps() {
