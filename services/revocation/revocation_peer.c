@@ -1,0 +1,117 @@
+/*  revocation_peer: calls to another service (see revocation_peer.h).
+*/
+#include "revocation_peer.h"
+#include "tessera/service.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _revocation_peer_t {
+    char name [16];
+    pthread_mutex_t lock;
+    tsr_bus_client_t *client;
+};
+
+//  TSR_<NAME>_<suffix>.
+static void
+s_key (char *key, size_t size, const char *name, const char *suffix)
+{
+    snprintf (key, size, "TSR_%s_%s", name, suffix);
+    for (char *p = key; *p; p++)
+        *p = (char) toupper ((unsigned char) *p);
+}
+
+revocation_peer_t *
+revocation_peer_new (tsr_config_t *config, const char *name, zcert_t *cert, char *err,
+                     size_t err_size)
+{
+    char key [64], fallback_endpoint [256], fallback_cert [1024];
+    tsr_service_default_endpoint (tsr_service_port_offset (name), fallback_endpoint,
+                                  sizeof fallback_endpoint);
+    snprintf (fallback_cert, sizeof fallback_cert, "%s/%s.cert",
+              tsr_config_get (config, "TSR_KEYRING_DIR", "."), name);
+    s_key (key, sizeof key, name, "ENDPOINT");
+    const char *endpoint = tsr_config_get (config, key, fallback_endpoint);
+    s_key (key, sizeof key, name, "CERT");
+    const char *server_path = tsr_config_get (config, key, fallback_cert);
+    long timeout_ms = 0;
+    s_key (key, sizeof key, name, "TIMEOUT_MS");
+    if (tsr_config_get_long (config, key, 5000, 100, 600000, &timeout_ms, err, err_size))
+        return NULL;
+    zcert_t *server = zsys_file_exists (server_path) ? zcert_load (server_path) : NULL;
+    if (!server) {
+        s_key (key, sizeof key, name, "CERT");
+        snprintf (err, err_size, "cannot read %s's certificate %s (%s)", name, server_path, key);
+        return NULL;
+    }
+    revocation_peer_t *self = calloc (1, sizeof *self);
+    if (self) {
+        snprintf (self->name, sizeof self->name, "%s", name);
+        pthread_mutex_init (&self->lock, NULL);
+        self->client = tsr_bus_client_new (endpoint, cert, zcert_public_txt (server),
+                                           (int) timeout_ms, 1);
+        if (!self->client)
+            revocation_peer_destroy (&self);
+    }
+    zcert_destroy (&server);
+    if (!self)
+        snprintf (err, err_size, "cannot connect to %s at %s", name, endpoint);
+    return self;
+}
+
+void
+revocation_peer_destroy (revocation_peer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    revocation_peer_t *self = *self_p;
+    tsr_bus_client_destroy (&self->client);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
+
+tsr_status_t
+revocation_peer_call (revocation_peer_t *self, const char *method, const ProtobufCMessage *request,
+                      const ProtobufCMessageDescriptor *reply_descriptor, const char *request_id,
+                      const char *trace_id, ProtobufCMessage **reply_p, char *message,
+                      size_t message_size)
+{
+    *reply_p = NULL;
+    size_t size = protobuf_c_message_get_packed_size (request);
+    uint8_t *payload = malloc (size ? size : 1);
+    if (!payload) {
+        snprintf (message, message_size, "out of memory");
+        return TESSERA__V1__STATUS__STATUS_INTERNAL;
+    }
+    protobuf_c_message_pack (request, payload);
+    pthread_mutex_lock (&self->lock);
+    tsr_envelope_t *reply = tsr_bus_client_call (self->client, method, payload, size, request_id,
+                                                 trace_id && *trace_id ? trace_id : NULL);
+    pthread_mutex_unlock (&self->lock);
+    OPENSSL_cleanse (payload, size);
+    free (payload);
+    tsr_status_t status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
+    if (!reply)
+        snprintf (message, message_size, "%s did not answer %s", self->name, method);
+    else
+    if (reply->status != TESSERA__V1__STATUS__STATUS_OK) {
+        status = reply->status;
+        snprintf (message, message_size, "%s", reply->status_message);
+    }
+    else {
+        *reply_p = protobuf_c_message_unpack (reply_descriptor, NULL, reply->payload.len,
+                                              reply->payload.data);
+        if (*reply_p)
+            status = TESSERA__V1__STATUS__STATUS_OK;
+        else
+            snprintf (message, message_size, "%s's reply to %s does not decode", self->name,
+                      method);
+    }
+    tsr_envelope_free (&reply);
+    return status;
+}
