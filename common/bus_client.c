@@ -114,6 +114,11 @@ tsr_bus_client_call (tsr_bus_client_t *self, const char *method, const uint8_t *
         }
         zpoller_destroy (&poller);
     }
+    //  No answer at all: drop the socket's queue (a service that stays down
+    //  would otherwise see every unanswered request pile up until sends
+    //  block) and start the next call on a fresh socket.
+    if (!reply)
+        s_connect (self);
     free (data);
     return reply;
 }

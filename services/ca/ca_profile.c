@@ -95,11 +95,11 @@ ca_profile_config_load (ca_profile_config_t *config, tsr_config_t *source,
         if (s_take (source, oid_keys [level], oid_defaults [level], config->policy_oid [level],
                     CA_OID_MAX, s_oid_valid, err, err_size))
             return -1;
-    if (s_take (source, "TSR_CA_CRL_URL", "http://127.0.0.1:8107/crl/issuing.crl",
+    if (s_take (source, "TSR_CA_CRL_URL", "http://127.0.0.1:8207/crl/issuing.crl",
                 config->crl_url, CA_URL_MAX, s_url_valid, err, err_size)
-    ||  s_take (source, "TSR_CA_OCSP_URL", "http://127.0.0.1:8107/ocsp",
+    ||  s_take (source, "TSR_CA_OCSP_URL", "http://127.0.0.1:8207/ocsp",
                 config->ocsp_url, CA_URL_MAX, s_url_valid, err, err_size)
-    ||  s_take (source, "TSR_CA_ISSUERS_URL", "http://127.0.0.1:8107/ca/issuing.crt",
+    ||  s_take (source, "TSR_CA_ISSUERS_URL", "http://127.0.0.1:8207/ca/issuing.crt",
                 config->ca_issuers_url, CA_URL_MAX, s_url_valid, err, err_size))
         return -1;
     return 0;

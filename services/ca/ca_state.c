@@ -37,7 +37,7 @@ ca_state_new (tsr_config_t *config, char *err, size_t err_size)
                 sizeof self->pkcs11_token, err, err_size)
     ||  s_copy (config, "TSR_CA_KEY_DIR", "var/ca-keys", self->key_directory,
                 sizeof self->key_directory, err, err_size)
-    ||  s_copy (config, "TSR_CA_DELTA_CRL_URL", "http://127.0.0.1:8107/crl/issuing-delta.crl",
+    ||  s_copy (config, "TSR_CA_DELTA_CRL_URL", "http://127.0.0.1:8207/crl/issuing-delta.crl",
                 self->delta_crl_url, sizeof self->delta_crl_url, err, err_size)
     ||  ca_profile_config_load (&self->profiles, config, err, err_size)
     ||  tsr_config_get_long (config, "TSR_CA_ACTIVATION_WINDOW_S", 900, 10, 86400,
