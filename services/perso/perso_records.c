@@ -1,0 +1,53 @@
+/*  perso_records: audit, events, helpers (see perso_records.h).
+*/
+#include "perso_records.h"
+#include "tessera/audit.h"
+#include "tessera/events.h"
+
+#include <stdlib.h>
+
+int
+perso_audit (tsr_db_t *db, const char *actor, const char *action, const char *subject,
+             const char *trace_id, tsr_json_t **json_p)
+{
+    char *details = NULL;
+    if (json_p && *json_p && !(details = tsr_json_finish (json_p)))
+        return -1;
+    int rc = tsr_audit_append (db, actor, action, subject, trace_id, details);
+    free (details);
+    return rc;
+}
+
+int
+perso_emit (tsr_db_t *db, const char *type, const char *subject, const char *trace_id,
+            const ProtobufCMessage *message)
+{
+    size_t size = protobuf_c_message_get_packed_size (message);
+    uint8_t *payload = malloc (size ? size : 1);
+    if (!payload)
+        return -1;
+    protobuf_c_message_pack (message, payload);
+    uint64_t seq = 0;
+    int rc = tsr_events_append (db, type, subject, trace_id, payload, size, &seq);
+    free (payload);
+    return rc;
+}
+
+void
+perso_hex (const uint8_t *bytes, size_t size, char *hex)
+{
+    static const char digits [] = "0123456789abcdef";
+    for (size_t i = 0; i < size; i++) {
+        hex [2 * i] = digits [bytes [i] >> 4];
+        hex [2 * i + 1] = digits [bytes [i] & 0x0F];
+    }
+    hex [2 * size] = 0;
+}
+
+int
+perso_exec (tsr_db_t *db, const char *sql)
+{
+    PGresult *res = tsr_db_query (db, sql, 0, NULL);
+    PQclear (res);
+    return res ? 0 : -1;
+}

@@ -1,0 +1,75 @@
+/*  perso_state: what the perso process holds, read once at start and
+    shared by its bus workers and job runners.
+
+    - the mail service's CURVE public key (TSR_MAIL_CERT, default
+      $TSR_KEYRING_DIR/mail.cert): the PIN and activation codes are sealed
+      to it;
+    - the master key the management keys and PUKs are diversified from
+      (TSR_PERSO_MASTER_KEY_FILE); without it perso starts, answers reads
+      and refuses jobs;
+    - the cards' transport values: management key
+      (TSR_PERSO_TRANSPORT_KEY, hex, with
+      TSR_PERSO_TRANSPORT_KEY_ALGORITHM 3des|aes128|aes192|aes256), PIN and
+      PUK (TSR_PERSO_TRANSPORT_PIN, TSR_PERSO_TRANSPORT_PUK);
+    - the FASC-N agency and system codes (TSR_PERSO_FASCN_AGENCY,
+      TSR_PERSO_FASCN_SYSTEM), the wait for a card
+      (TSR_PERSO_CARD_WAIT_MS), the runners (TSR_PERSO_RUNNERS) and when a
+      running job is deemed abandoned by its runner (TSR_PERSO_STALE_S);
+    - the activation lockout (TSR_PERSO_ACTIVATION_MAX_FAILURES);
+    - clients to enrollment, validation and ca under perso's own
+      certificate (TSR_CERT);
+    - a connection of its own for refusals that must be kept
+      (perso_refusal.h), and the job runners (perso_runner.h).
+*/
+#ifndef PERSO_STATE_H
+#define PERSO_STATE_H
+
+#include <czmq.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include "perso_peer.h"
+#include "perso_piv.h"
+#include "perso_secrets.h"
+#include "tessera/config.h"
+#include "tessera/db.h"
+#include "tessera/metrics.h"
+
+typedef struct _perso_runner_t perso_runner_t;
+
+typedef struct {
+    uint8_t mail_public_key [crypto_box_PUBLICKEYBYTES];
+    char mail_public_txt [41];
+    bool have_master_key;
+    uint8_t master_key [PERSO_MASTER_KEY_MAX];
+    size_t master_key_size;
+    uint8_t transport_key [PERSO_PIV_MGMT_KEY_MAX];
+    size_t transport_key_size;
+    uint8_t transport_algorithm;
+    char transport_pin [9];
+    char transport_puk [9];
+    char fascn_agency [5];
+    char fascn_system [5];
+    long card_wait_ms;
+    long runners;
+    long stale_s;
+    long activation_max_failures;
+    zcert_t *cert;
+    perso_peer_t *enrollment;
+    perso_peer_t *validation;
+    perso_peer_t *ca;
+    pthread_mutex_t side_lock;
+    tsr_db_t *side_db;
+    char *dsn;
+    char *schema;
+    perso_runner_t *runner;
+    //  Set at start (main.c): jobs ended by outcome, failures by step.
+    tsr_counter_t *jobs_ended;
+    tsr_counter_t *steps_failed;
+} perso_state_t;
+
+//  The service's state_new/state_destroy (see tsr_service_definition_t).
+void *perso_state_new (tsr_config_t *config, char *err, size_t err_size);
+void perso_state_destroy (void **state_p);
+
+#endif
