@@ -9,6 +9,7 @@ TSR_PACKAGES=(
   python3 python3-zmq python3-protobuf python3-psycopg2 python3-pytest python3-cryptography python3-nacl
   curl ca-certificates
   pcscd vsmartcard-vpcd libpcsclite-dev opensc yubico-piv-tool python3-pyscard
+  libcurl4-openssl-dev libhpdf-dev poppler-utils python3-aiosmtpd
 )
 
 tsr_install_deps() {

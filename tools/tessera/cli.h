@@ -31,5 +31,9 @@ int cli_ping (cli_t *cli, int argc, char **argv);
 int cli_audit (cli_t *cli, int argc, char **argv);
 int cli_ca (cli_t *cli, int argc, char **argv);
 int cli_operator (cli_t *cli, int argc, char **argv);
+int cli_publisher (cli_t *cli, int argc, char **argv);
+int cli_mail (cli_t *cli, int argc, char **argv);
+int cli_revocation (cli_t *cli, int argc, char **argv);
+int cli_perso (cli_t *cli, int argc, char **argv);
 
 #endif

@@ -5,6 +5,10 @@
     tessera [--json] audit verify [--service NAME]...
     tessera [--json] ca ceremony|activate|deactivate|status|issue|revoke|cert-status|chain|crl ...
     tessera [--json] operator add|grant|revoke|disable|show|list ...
+    tessera [--json] publisher status|publish|crls|crl ...
+    tessera [--json] mail emails|requeue|sweep|prepare|post|pin-mailer|accept|... (see mail.c)
+    tessera [--json] revocation list|show|decide|phone-start|phone-answer|phone-record|paper|...
+    tessera [--json] perso readers|start|retry|abandon|job|jobs|card|cards|card-state|... (see perso.c)
 */
 #include "cli.h"
 #include "tessera/json.h"
@@ -31,6 +35,16 @@ s_usage (FILE *out)
         "                                   issuance, status and CRLs (see tools/tessera/ca.c)\n"
         "  operator add|grant|revoke|disable|show|list ...\n"
         "                                   operators and their roles (see tools/tessera/operator.c)\n"
+        "  publisher status|publish|crls|crl ...\n"
+        "                                   CRL publication and OCSP (see tools/tessera/publisher.c)\n"
+        "  mail emails|email|requeue|sweep|prepare|post|delivered|returned|shipment|shipments|\n"
+        "       pin-mailer|accept|acceptances ...  e-mails, shipments, PIN mailers and acceptances\n"
+        "                                   (see tools/tessera/mail.c)\n"
+        "  revocation list [--overdue]|show|decide|phone-start|phone-answer|phone-record|paper|\n"
+        "             phone-status|archive ...  revocation requests (see tools/tessera/revocation.c)\n"
+        "  perso readers|start|retry|abandon|job|jobs|card|cards|transitions|card-state|\n"
+        "        reissue-code|issue-csr|issue-p12 ...  personalisation jobs, cards, level *\n"
+        "                                   software certificates (see tools/tessera/perso.c)\n"
         "Configuration comes from TSR_* environment variables (docs/configuration.md).\n");
 }
 
@@ -86,6 +100,18 @@ main (int argc, char **argv)
     else
     if (streq (command, "operator"))
         rc = cli_operator (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "publisher"))
+        rc = cli_publisher (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "mail"))
+        rc = cli_mail (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "revocation"))
+        rc = cli_revocation (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "perso"))
+        rc = cli_perso (&cli, argc - arg - 1, argv + arg + 1);
     else {
         s_usage (stderr);
         rc = cli_fail (&cli, CLI_USAGE, "unknown command", command);
