@@ -35,5 +35,8 @@ int enrollment_resolve_roles (void *state, tsr_db_t *db, const char *caller_key,
 extern const tsr_method_t enrollment_registry_methods [];
 extern const size_t enrollment_registry_method_count;
 int enrollment_on_validation_event (void *state, tsr_db_t *db, const Tessera__V1__Event *event);
+//  Mail's acceptance returns: the request completed, the dossier closed and
+//  archived (enrollment_acceptance.c).
+int enrollment_on_mail_event (void *state, tsr_db_t *db, const Tessera__V1__Event *event);
 
 #endif

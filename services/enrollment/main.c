@@ -32,6 +32,8 @@ main (int argc, char **argv)
     //  Validation's decisions move card requests on (enrollment_decisions.c).
     static const tsr_event_subscription_t subscriptions [] = {
         { "validation", enrollment_on_validation_event },
+        //  Acceptance returns close and archive dossiers (enrollment_acceptance.c).
+        { "mail", enrollment_on_mail_event },
     };
     tsr_service_definition_t definition = {
         .name = "enrollment",

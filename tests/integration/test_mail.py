@@ -663,6 +663,19 @@ def test_paper_acceptance_closes_the_dossier_by_event(system, ca, registry, hold
         system, "SELECT payload FROM mail.outbox WHERE type = 'acceptance.recorded'")[0][0]))
     assert event.closes_dossier and event.card_request_id == holder_fr["card_request_id"]
     assert event.person_id == holder_fr["holder"].person_id
+    # Enrollment follows mail's events: the request is completed and the
+    # holder's dossier closed and archived, kept 5 years.
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        state = rows(system, "SELECT r.state, d.state, d.retain_until > now() + interval '4 years'"
+                             " FROM enrollment.card_requests r JOIN enrollment.dossiers d USING (dossier_id)"
+                             " WHERE r.card_request_id = %s", holder_fr["card_request_id"])[0]
+        if state[0] == 6:
+            break
+        time.sleep(0.2)
+    assert state == (6, 3, True), state
+    assert rows(system, "SELECT count(*) FROM enrollment.audit_log WHERE action = 'enrollment.dossier_archived'"
+                        " AND actor = 'mail'")[0][0] >= 1
     result, _ = cli(system, "accept", "--card", card_uuid, "--acceptance-sha256", acceptance_sha,
                     "--report-sha256", report_sha, identity="shipper")
     assert result.returncode != 0 and "ALREADY_EXISTS" in result.stderr
