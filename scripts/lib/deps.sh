@@ -10,6 +10,7 @@ TSR_PACKAGES=(
   curl ca-certificates
   pcscd vsmartcard-vpcd libpcsclite-dev opensc yubico-piv-tool python3-pyscard
   libcurl4-openssl-dev libhpdf-dev poppler-utils python3-aiosmtpd
+  chromium nodejs
 )
 
 tsr_install_deps() {

@@ -338,3 +338,94 @@ class System:
         full_env.update(env or {})
         return subprocess.run([str(CLI), *args], env=full_env, capture_output=True,
                               text=True, check=check, timeout=timeout)
+
+
+class Portal:
+    """The holder portal (services/portal/tessera-portal): an HTTP server that
+    calls the services under the "portal" key. Its port is the test system's
+    base + 208 (the base's range is claimed by the test's lock); it is not in
+    System.services, so whoever starts it stops it.
+
+        s.start([])
+        Portal.make_key(s)      # before the services start: the service role
+        ... start the services ...
+        portal = Portal(s).start()
+    """
+
+    @staticmethod
+    def make_key(system):
+        """keys/portal.cert, copied into the keyring, unless a test made it
+        already. The services read the services' keys when they start."""
+        cert = system.keys / "portal.cert"
+        if not cert.exists():
+            keygen(system.keys, "portal")
+        shutil.copy(cert, system.keyring / cert.name)
+
+    def __init__(self, system, env=None, tls=None):
+        self.system = system
+        self.port = system.port_base + 208
+        self.log_path = system.root / "portal.log"
+        self.audit_path = system.root / "portal-audit.jsonl"
+        self.extra_env = dict(env or {})
+        self.tls = tls                  # (cert_path, key_path) or None
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def env(self):
+        env = dict(os.environ,
+                   TSR_CERT=str(self.system.keys / "portal.cert"),
+                   TSR_KEYRING_DIR=str(self.system.keyring),
+                   TSR_PORTAL_ADDRESS="127.0.0.1",
+                   TSR_PORTAL_PORT=str(self.port),
+                   TSR_PORTAL_AUDIT_FILE=str(self.audit_path),
+                   TSR_LOG_LEVEL="info")
+        for name, s in self.system.services.items():
+            env[f"TSR_{name.upper()}_ENDPOINT"] = s.endpoint
+        if self.tls:
+            env["TSR_PORTAL_TLS_CERT"], env["TSR_PORTAL_TLS_KEY"] = map(str, self.tls)
+        env.update(self.extra_env)
+        return env
+
+    def start(self, wait=True):
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([str(BUILD / "services" / "portal" / "tessera-portal")],
+                                     env=self.env(), stdout=log, stderr=log)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        import ssl
+        context = ssl._create_unverified_context() if self.tls else None
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"portal exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2,
+                                            context=context) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"portal not ready after {timeout}s:\n{self.log()}")
+
+    def stop(self, timeout=20):
+        """SIGTERM; returns the exit code."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def log(self):
+        return self.log_path.read_text() if self.log_path.exists() else ""

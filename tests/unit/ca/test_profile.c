@@ -147,16 +147,16 @@ test_config_defaults (void **state)
     assert_string_equal (config.policy_oid [1], "2.999.1.1");
     assert_string_equal (config.policy_oid [2], "2.999.1.2");
     assert_string_equal (config.policy_oid [3], "2.999.1.3");
-    assert_string_equal (config.crl_url, "http://127.0.0.1:8107/crl/issuing.crl");
-    assert_string_equal (config.ocsp_url, "http://127.0.0.1:8107/ocsp");
-    assert_string_equal (config.ca_issuers_url, "http://127.0.0.1:8107/ca/issuing.crt");
+    assert_string_equal (config.crl_url, "http://127.0.0.1:8207/crl/issuing.crl");
+    assert_string_equal (config.ocsp_url, "http://127.0.0.1:8207/ocsp");
+    assert_string_equal (config.ca_issuers_url, "http://127.0.0.1:8207/ca/issuing.crt");
     //  An empty variable counts as unset.
     setenv ("TSR_CA_POLICY_OID_2", "", 1);
     setenv ("TSR_CA_CRL_URL", "", 1);
     if (s_load (&config, err, sizeof err))
         fail_msg ("empty variables refused: %s", err);
     assert_string_equal (config.policy_oid [2], "2.999.1.2");
-    assert_string_equal (config.crl_url, "http://127.0.0.1:8107/crl/issuing.crl");
+    assert_string_equal (config.crl_url, "http://127.0.0.1:8207/crl/issuing.crl");
 }
 
 //  Each value can be set on its own; the others keep their defaults.
