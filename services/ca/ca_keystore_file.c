@@ -8,6 +8,7 @@
     with the passphrase, independently of tessera.
 */
 #include "ca_keystore_internal.h"
+#include "tessera/files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -221,21 +222,14 @@ ca_keystore_t *
 ca_keystore_new_file (const char *directory, char *err, size_t err_size)
 {
     void *impl = NULL;
-    struct stat status;
     size_t len = directory ? strnlen (directory, PATH_MAX) : 0;
     if (len == 0 || len >= PATH_MAX - CA_KEYSTORE_LABEL_MAX - sizeof "/.key") {
         ca_keystore_error (err, err_size, "the key directory must be a path of 1 to %d bytes",
                            (int) (PATH_MAX - CA_KEYSTORE_LABEL_MAX - sizeof "/.key" - 1));
         goto failed;
     }
-    if (mkdir (directory, 0700) != 0 && errno != EEXIST) {
-        ca_keystore_error (err, err_size, "cannot create %s: %s", directory, strerror (errno));
+    if (tsr_make_private_dir (directory, err, err_size))
         goto failed;
-    }
-    if (stat (directory, &status) != 0 || !S_ISDIR (status.st_mode)) {
-        ca_keystore_error (err, err_size, "%s is not a directory", directory);
-        goto failed;
-    }
     s_file_store_t *self = calloc (1, sizeof *self);
     impl = self;
     if (!self || !(self->directory = strdup (directory))) {

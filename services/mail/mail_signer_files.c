@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <openssl/err.h>
+#include "tessera/files.h"
+
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -17,20 +19,7 @@
 int
 mail_signer_dir (const char *dir, char *err, size_t err_size)
 {
-    if (mkdir (dir, 0700) && errno != EEXIST) {
-        snprintf (err, err_size, "cannot create %s: %s", dir, strerror (errno));
-        return -1;
-    }
-    struct stat info;
-    if (stat (dir, &info) || !S_ISDIR (info.st_mode)) {
-        snprintf (err, err_size, "%s is not a directory", dir);
-        return -1;
-    }
-    if ((info.st_mode & 0077) && chmod (dir, 0700)) {
-        snprintf (err, err_size, "cannot make %s private (0700): %s", dir, strerror (errno));
-        return -1;
-    }
-    return 0;
+    return tsr_make_private_dir (dir, err, err_size);
 }
 
 EVP_PKEY *

@@ -2,6 +2,7 @@
     from the ca, renewal (see publisher_responder.h).
 */
 #include "publisher_responder.h"
+#include "tessera/files.h"
 #include "publisher_util.h"
 
 #include "tessera/log.h"
@@ -108,28 +109,12 @@ s_load_cert (const char *path)
     return cert;
 }
 
-//  mkdir -p: the parents 0755 (umask applies), the folder itself 0700.
-static int
-s_make_folder (const char *directory)
-{
-    char path [S_PATH_MAX];
-    if (snprintf (path, sizeof path, "%s", directory) >= (int) sizeof path)
-        return -1;
-    for (char *slash = strchr (path + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
-        *slash = 0;
-        if (mkdir (path, 0755) && errno != EEXIST)
-            return -1;
-        *slash = '/';
-    }
-    return mkdir (path, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 publisher_responder_t *
 publisher_responder_new (const publisher_responder_config_t *config, char *err, size_t err_size)
 {
-    if (s_make_folder (config->directory)) {
-        snprintf (err, err_size, "cannot create %s (TSR_PUBLISHER_OCSP_DIR): %s",
-                  config->directory, strerror (errno));
+    char why [256];
+    if (tsr_make_private_dir (config->directory, why, sizeof why)) {
+        snprintf (err, err_size, "TSR_PUBLISHER_OCSP_DIR: %s", why);
         return NULL;
     }
     publisher_responder_t *self = calloc (1, sizeof *self);

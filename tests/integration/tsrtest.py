@@ -160,6 +160,10 @@ class Service:
                  for name, s in self.system.services.items()}
         peers.update({f"TSR_{name.upper()}_PUB_ENDPOINT": s.pub_endpoint
                       for name, s in self.system.services.items()})
+        # Key folders inside the test's own directory, never shared between
+        # test systems running side by side.
+        peers.update(TSR_MAIL_KEY_DIR=str(self.system.root / "mail-keys"),
+                     TSR_PUBLISHER_OCSP_DIR=str(self.system.root / "publisher"))
         return dict(os.environ, **{**peers, **self.system.service_env.get(self.name, {})},
                     TSR_DB_DSN=self.dsn,
                     TSR_DB_ADMIN_DSN=self.system.cluster.admin_dsn,
