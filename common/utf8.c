@@ -2,6 +2,8 @@
 */
 #include "tessera/utf8.h"
 
+#include <string.h>
+
 size_t
 tsr_utf8_next (const unsigned char *text, uint32_t *code_point)
 {
@@ -31,4 +33,48 @@ tsr_utf8_next (const unsigned char *text, uint32_t *code_point)
         return 0;
     *code_point = value;
     return length;
+}
+
+static bool
+s_refused (uint32_t code_point)
+{
+    return code_point < 0x20 || (code_point >= 0x7F && code_point < 0xA0)
+        || code_point == 0x2028 || code_point == 0x2029
+        || code_point == 0x200E || code_point == 0x200F
+        || (code_point >= 0x202A && code_point <= 0x202E)
+        || (code_point >= 0x2066 && code_point <= 0x2069);
+}
+
+size_t
+tsr_text_chars (const char *text)
+{
+    if (!text)
+        return SIZE_MAX;
+    const unsigned char *cursor = (const unsigned char *) text;
+    size_t chars = 0;
+    while (*cursor) {
+        uint32_t code_point;
+        size_t length = tsr_utf8_next (cursor, &code_point);
+        if (length == 0 || s_refused (code_point))
+            return SIZE_MAX;
+        cursor += length;
+        chars++;
+    }
+    return chars;
+}
+
+bool
+tsr_text_valid (const char *text, size_t max_chars)
+{
+    size_t chars = tsr_text_chars (text);
+    if (chars == 0 || chars == SIZE_MAX || chars > max_chars)
+        return false;
+    return text [0] != ' ' && text [strlen (text) - 1] != ' ';
+}
+
+bool
+tsr_free_text_valid (const char *text, size_t max_chars)
+{
+    size_t chars = tsr_text_chars (text);
+    return chars != SIZE_MAX && chars <= max_chars;
 }

@@ -66,7 +66,7 @@ s_create (tsr_call_t *call, Tessera__V1__CreateBatchRequest *request)
 {
     if (!enrollment_id_valid (request->organisation_id, "org-"))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "organisation_id: org- and 16 hex digits");
-    if (!enrollment_free_text_valid (request->label, ENROLLMENT_LABEL_MAX))
+    if (!tsr_free_text_valid (request->label, ENROLLMENT_LABEL_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "label: at most 128 characters, no control character");
     const char *org [] = { request->organisation_id };
     PGresult *res = tsr_db_query (call->db,

@@ -94,7 +94,7 @@ s_check_fields (tsr_call_t *call, s_request_t *request, int64_t now)
                               " passport or residence permit");
     if (!identity && request->identity_document_kind != 0)
         return tsr_call_fail (call, ENROLLMENT_INVALID, "identity_document_kind: only for an identity document");
-    if (!enrollment_text_valid (request->reference, ENROLLMENT_REFERENCE_MAX))
+    if (!tsr_text_valid (request->reference, ENROLLMENT_REFERENCE_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "reference: 1 to 64 characters of valid UTF-8,"
                               " no control character, no space at either end");
     if (!enrollment_date_valid (request->received_unix, now))
@@ -116,7 +116,7 @@ s_check_fields (tsr_call_t *call, s_request_t *request, int64_t now)
         return tsr_call_fail (call, ENROLLMENT_INVALID, "scan_sha256: 64 lower-case hex digits, or empty");
     if (*request->checked_by_operator_id && !enrollment_id_valid (request->checked_by_operator_id, "op-"))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "checked_by_operator_id: op- and 16 hex digits, or empty");
-    if (!enrollment_free_text_valid (request->note, ENROLLMENT_NOTE_MAX))
+    if (!tsr_free_text_valid (request->note, ENROLLMENT_NOTE_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "note: at most 512 characters, no control character");
     if (request->n_signed_by > S_SIGNERS_MAX)
         return tsr_call_fail (call, ENROLLMENT_INVALID, "signed_by: at most %d signatories", S_SIGNERS_MAX);
@@ -277,7 +277,7 @@ s_withdraw (tsr_call_t *call, Tessera__V1__WithdrawDocumentRequest *request)
 {
     if (!enrollment_id_valid (request->document_id, "doc-"))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "document_id: doc- and 16 hex digits");
-    if (!enrollment_text_valid (request->reason, ENROLLMENT_NOTE_MAX))
+    if (!tsr_text_valid (request->reason, ENROLLMENT_NOTE_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "reason: required, at most 512 characters,"
                               " no control character");
     const char *values [] = { request->document_id };

@@ -9,52 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-//  Control characters and the marks that reorder or hide text.
-static bool
-s_control (uint32_t code_point)
-{
-    return code_point < 0x20 || (code_point >= 0x7F && code_point < 0xA0)
-        || code_point == 0x2028 || code_point == 0x2029
-        || code_point == 0x200E || code_point == 0x200F
-        || (code_point >= 0x202A && code_point <= 0x202E)
-        || (code_point >= 0x2066 && code_point <= 0x2069);
-}
-
-size_t
-enrollment_text_chars (const char *text)
-{
-    if (!text)
-        return SIZE_MAX;
-    const unsigned char *cursor = (const unsigned char *) text;
-    size_t chars = 0;
-    while (*cursor) {
-        uint32_t code_point;
-        size_t length = tsr_utf8_next (cursor, &code_point);
-        if (length == 0 || s_control (code_point))
-            return SIZE_MAX;
-        cursor += length;
-        chars++;
-    }
-    return chars;
-}
-
-bool
-enrollment_text_valid (const char *text, size_t max_chars)
-{
-    size_t chars = enrollment_text_chars (text);
-    if (chars == 0 || chars == SIZE_MAX || chars > max_chars)
-        return false;
-    //  Spaces at either end make two names look alike.
-    return text [0] != ' ' && text [strlen (text) - 1] != ' ';
-}
-
-bool
-enrollment_free_text_valid (const char *text, size_t max_chars)
-{
-    size_t chars = enrollment_text_chars (text);
-    return chars != SIZE_MAX && chars <= max_chars;
-}
-
 //  Dot-separated labels of [A-Za-z0-9] plus extra; none empty.
 static bool
 s_labels_valid (const char *text, size_t len, const char *extra, bool hostname)
@@ -165,7 +119,7 @@ enrollment_address_valid (const Tessera__V1__PostalAddress *address, char *err, 
         return false;
     }
     for (size_t i = 0; i < address->n_lines; i++)
-        if (!enrollment_text_valid (address->lines [i], ENROLLMENT_ADDRESS_LINE_MAX)) {
+        if (!tsr_text_valid (address->lines [i], ENROLLMENT_ADDRESS_LINE_MAX)) {
             snprintf (err, err_size, "postal_address.lines[%zu]: 1 to %d characters, no control"
                       " character, no space at either end", i, ENROLLMENT_ADDRESS_LINE_MAX);
             return false;
@@ -182,8 +136,8 @@ enrollment_address_valid (const Tessera__V1__PostalAddress *address, char *err, 
                                         : "postal_address.postal_code: 1 to 10 of [A-Za-z0-9 -]");
         return false;
     }
-    if (!enrollment_text_valid (address->city, ENROLLMENT_ADDRESS_LINE_MAX)
-    ||  strlen (address->postal_code) + 1 + enrollment_text_chars (address->city)
+    if (!tsr_text_valid (address->city, ENROLLMENT_ADDRESS_LINE_MAX)
+    ||  strlen (address->postal_code) + 1 + tsr_text_chars (address->city)
             > ENROLLMENT_ADDRESS_LINE_MAX) {
         snprintf (err, err_size, "postal_address.city: no control character, and \"postal code"
                   " city\" at most %d characters", ENROLLMENT_ADDRESS_LINE_MAX);

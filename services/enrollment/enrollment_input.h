@@ -12,6 +12,7 @@
 #define ENROLLMENT_INPUT_H
 
 #include <stdbool.h>
+#include "tessera/utf8.h"
 #include <stddef.h>
 #include <stdint.h>
 #include "tessera/v1/enrollment.pb-c.h"
@@ -29,13 +30,7 @@
 #define ENROLLMENT_CLOCK_SKEW_S 300     //  "not in the future" allows this much
 #define ENROLLMENT_PAGE_MAX 100
 
-//  Characters (code points) in text, or SIZE_MAX when it is not valid
-//  UTF-8 or holds a control character.
-size_t enrollment_text_chars (const char *text);
-//  1..max_chars characters, no control character, no space at either end.
-bool enrollment_text_valid (const char *text, size_t max_chars);
-//  0..max_chars characters, no control character (notes, reasons, labels).
-bool enrollment_free_text_valid (const char *text, size_t max_chars);
+//  Text rules: tsr_text_valid, tsr_free_text_valid (tessera/utf8.h).
 
 //  A plain ASCII address local@domain of at most 254 characters: the local
 //  part 1..64 of letters, digits and !#$%&'*+/=?^_`{|}~.- without a dot at

@@ -23,25 +23,7 @@ enrollment_operator_text_valid (const char *text, size_t max_chars, bool allow_e
 {
     if (!text || !*text)
         return allow_empty;
-    const unsigned char *cursor = (const unsigned char *) text;
-    size_t chars = 0;
-    while (*cursor) {
-        uint32_t code_point;
-        size_t length = tsr_utf8_next (cursor, &code_point);
-        //  Controls would forge lines in logs and the CLI's tables; the
-        //  separators and bidirectional marks make a name read as another.
-        if (length == 0 || code_point < 0x20 || (code_point >= 0x7F && code_point < 0xA0)
-        ||  code_point == 0x2028 || code_point == 0x2029
-        ||  code_point == 0x200E || code_point == 0x200F
-        ||  (code_point >= 0x202A && code_point <= 0x202E)
-        ||  (code_point >= 0x2066 && code_point <= 0x2069))
-            return false;
-        cursor += length;
-        if (++chars > max_chars)
-            return false;
-    }
-    //  Leading or trailing spaces make two names look alike.
-    return text [0] != ' ' && text [strlen (text) - 1] != ' ';
+    return tsr_text_valid (text, max_chars);
 }
 
 //  A dot-separated run of at least min_labels labels: none empty (so no

@@ -26,7 +26,7 @@
 static tsr_status_t
 s_check_legal_name (tsr_call_t *call, const char *legal_name)
 {
-    if (!enrollment_text_valid (legal_name, ENROLLMENT_LEGAL_NAME_MAX))
+    if (!tsr_text_valid (legal_name, ENROLLMENT_LEGAL_NAME_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "legal_name: " S_LEGAL_NAME_RULE);
     return ENROLLMENT_OK;
 }
@@ -263,7 +263,7 @@ static tsr_status_t
 s_list (tsr_call_t *call, Tessera__V1__ListOrganisationsRequest *request, enrollment_arena_t *arena)
 {
     int64_t after;
-    if (!enrollment_free_text_valid (request->name_contains, ENROLLMENT_LEGAL_NAME_MAX))
+    if (!tsr_free_text_valid (request->name_contains, ENROLLMENT_LEGAL_NAME_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "name_contains: at most 128 characters,"
                               " no control character");
     if (!enrollment_page_token_parse (request->page_token, &after))

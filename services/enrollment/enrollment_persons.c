@@ -132,14 +132,14 @@ s_register (tsr_call_t *call, Tessera__V1__RegisterPersonRequest *request)
     if (request->role != S_RL && request->role != S_MC && request->role != S_HOLDER)
         return tsr_call_fail (call, ENROLLMENT_INVALID, "role: PERSON_ROLE_LEGAL_REPRESENTATIVE,"
                               " PERSON_ROLE_CERTIFICATION_DELEGATE or PERSON_ROLE_HOLDER");
-    if (!enrollment_text_valid (request->given_name, ENROLLMENT_NAME_MAX))
+    if (!tsr_text_valid (request->given_name, ENROLLMENT_NAME_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "given_name: " S_NAME_RULE);
-    if (!enrollment_text_valid (request->surname, ENROLLMENT_NAME_MAX))
+    if (!tsr_text_valid (request->surname, ENROLLMENT_NAME_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "surname: " S_NAME_RULE);
     //  Certificates carry CN = "Given SURNAME", at most 64 characters (X.520).
     char common_name [2 * 4 * ENROLLMENT_NAME_MAX + 2];
     snprintf (common_name, sizeof common_name, "%s %s", request->given_name, request->surname);
-    if (!enrollment_text_valid (common_name, ENROLLMENT_NAME_MAX))
+    if (!tsr_text_valid (common_name, ENROLLMENT_NAME_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID,
                               "given_name and surname: together at most 63 characters (the certificate's common name)");
     status = s_check_contact (call, request->email, true, request->postal_address, true, request->language);
@@ -274,7 +274,7 @@ s_list (tsr_call_t *call, Tessera__V1__ListPersonsRequest *request, enrollment_a
         return tsr_call_fail (call, ENROLLMENT_INVALID, "organisation_id: org- and 16 hex digits");
     if (request->role < 0 || request->role > S_HOLDER)
         return tsr_call_fail (call, ENROLLMENT_INVALID, "role: a PersonRole");
-    if (!enrollment_free_text_valid (request->surname_prefix, ENROLLMENT_NAME_MAX))
+    if (!tsr_free_text_valid (request->surname_prefix, ENROLLMENT_NAME_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "surname_prefix: at most 64 characters,"
                               " no control character");
     if (!enrollment_page_token_parse (request->page_token, &after))

@@ -217,7 +217,7 @@ s_cancel (tsr_call_t *call, Tessera__V1__CancelCardRequestRequest *request)
 {
     if (!enrollment_id_valid (request->card_request_id, "req-"))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "card_request_id: req- and 16 hex digits");
-    if (!enrollment_text_valid (request->reason, ENROLLMENT_NOTE_MAX))
+    if (!tsr_text_valid (request->reason, ENROLLMENT_NOTE_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "reason: required, at most 512 characters,"
                               " no control character");
     const char *values [] = { request->card_request_id };

@@ -23,37 +23,18 @@ mail_optional_id_valid (const char *text)
     return !text || !*text || mail_id_valid (text);
 }
 
-static bool
-s_control (uint32_t code_point)
-{
-    return code_point < 0x20 || (code_point >= 0x7f && code_point <= 0x9f)
-        || code_point == 0x2028 || code_point == 0x2029
-        || code_point == 0x200e || code_point == 0x200f
-        || (code_point >= 0x202a && code_point <= 0x202e)
-        || (code_point >= 0x2066 && code_point <= 0x2069);
-}
-
 long
 mail_text_chars (const char *text)
 {
-    const unsigned char *p = (const unsigned char *) (text ? text : "");
-    long count = 0;
-    while (*p) {
-        uint32_t code_point = 0;
-        size_t len = tsr_utf8_next (p, &code_point);
-        if (!len || s_control (code_point))
-            return -1;
-        p += len;
-        count++;
-    }
-    return count;
+    size_t chars = tsr_text_chars (text ? text : "");
+    return chars == SIZE_MAX ? -1 : (long) chars;
 }
 
 bool
 mail_text_valid (const char *text, size_t min_chars, size_t max_chars)
 {
-    long chars = mail_text_chars (text);
-    return chars >= 0 && (size_t) chars >= min_chars && (size_t) chars <= max_chars;
+    size_t chars = tsr_text_chars (text ? text : "");
+    return chars != SIZE_MAX && chars >= min_chars && chars <= max_chars;
 }
 
 static bool

@@ -22,11 +22,11 @@ test_text_counts_characters_not_bytes (void **state)
     char name [4 * 65 + 1] = "";
     for (int i = 0; i < 64; i++)
         strcat (name, "é");                         //  2 bytes each
-    assert_int_equal (enrollment_text_chars (name), 64);
-    assert_true (enrollment_text_valid (name, 64));
+    assert_int_equal (tsr_text_chars (name), 64);
+    assert_true (tsr_text_valid (name, 64));
     strcat (name, "é");
-    assert_false (enrollment_text_valid (name, 64));
-    assert_true (enrollment_text_valid ("𝔄𝔅", 2));    //  4 bytes each
+    assert_false (tsr_text_valid (name, 64));
+    assert_true (tsr_text_valid ("𝔄𝔅", 2));    //  4 bytes each
 }
 
 static void
@@ -40,15 +40,15 @@ test_text_refuses_controls_and_bad_utf8 (void **state)
         "", " Jean", "Jean ",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
-        if (enrollment_text_valid (bad [i], 64))
+        if (tsr_text_valid (bad [i], 64))
             fail_msg ("accepted bad text %zu", i);
-    assert_true (enrollment_text_valid ("Jean-Pierre d'Orléans", 64));
-    assert_true (enrollment_text_valid ("O'Brien; DROP TABLE x; --", 64));
+    assert_true (tsr_text_valid ("Jean-Pierre d'Orléans", 64));
+    assert_true (tsr_text_valid ("O'Brien; DROP TABLE x; --", 64));
     //  Free text may be empty but not controlled.
-    assert_true (enrollment_free_text_valid ("", 10));
-    assert_false (enrollment_free_text_valid ("a\x01", 10));
-    assert_false (enrollment_free_text_valid ("abcdefghijk", 10));
-    assert_int_equal (enrollment_text_chars (NULL), SIZE_MAX);
+    assert_true (tsr_free_text_valid ("", 10));
+    assert_false (tsr_free_text_valid ("a\x01", 10));
+    assert_false (tsr_free_text_valid ("abcdefghijk", 10));
+    assert_int_equal (tsr_text_chars (NULL), SIZE_MAX);
 }
 
 static void
