@@ -29,21 +29,24 @@ SERVICES = ["enrollment", "validation", "ca", "perso", "mail", "revocation", "pu
 
 
 def claim_port_base():
-    """A base port whose ranges base+1..+7, +99, +101..+107 and +201..+207 are
-    free, below Linux's ephemeral range (32768+) so outgoing connections can
+    """A base port whose ranges base+1..+7, +97..+99, +101..+107 and +201..+209
+    are free, below Linux's ephemeral range (32768+) so outgoing connections can
     not take them, and claimed with a lock file held for the process's life
     so tests running in parallel never share one. Returns (base, lock)."""
     lock_dir = Path(tempfile.gettempdir()) / "tessera-test-ports"
     lock_dir.mkdir(exist_ok=True)
+    # A system uses base+1 .. base+209 (services, cluster, portal, SMTP
+    # sink): bases 300 apart never overlap.
     for _ in range(200):
-        base = 10000 + secrets.randbelow(200) * 100
+        base = 10000 + secrets.randbelow(70) * 300     # up to 30909, below pcsc.py's vpcd ports
         lock = open(lock_dir / f"{base}.lock", "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             lock.close()
             continue
-        ports = [base + 99] + [base + r + i for r in (0, 100, 200) for i in range(1, 8)]
+        ports = [base + 97, base + 98, base + 99, base + 208, base + 209] + \
+            [base + r + i for r in (0, 100, 200) for i in range(1, 8)]
         if all(port_free(p) for p in ports):
             return base, lock
         lock.close()
