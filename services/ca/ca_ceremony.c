@@ -18,6 +18,7 @@
 */
 #include "ca_handlers.h"
 #include "ca_issue.h"
+#include "ca_records.h"
 #include "ca_shares.h"
 #include "ca_state.h"
 #include "ca_subject.h"
@@ -208,22 +209,23 @@ s_store_issuer (tsr_db_t *db, const char *ceremony_id, const char *role, const c
     unsigned char *der = NULL;
     int der_size = i2d_X509 (cert, &der);
     char *subject = X509_NAME_oneline (X509_get_subject_name (cert), NULL, 0);
-    char not_before [32], not_after [32];
-    struct tm tm_before, tm_after;
+    //  The same time conversion as the issued certificates (ca_records).
+    int64_t before = ca_asn1_time_unix (X509_get0_notBefore (cert));
+    int64_t after = ca_asn1_time_unix (X509_get0_notAfter (cert));
+    char not_before [24], not_after [24];
     int rc = -1;
-    if (der_size <= 0 || !subject
-    ||  !ASN1_TIME_to_tm (X509_get0_notBefore (cert), &tm_before)
-    ||  !ASN1_TIME_to_tm (X509_get0_notAfter (cert), &tm_after))
+    if (der_size <= 0 || !subject || before < 0 || after < 0)
         goto done;
-    strftime (not_before, sizeof not_before, "%Y-%m-%d %H:%M:%S+00", &tm_before);
-    strftime (not_after, sizeof not_after, "%Y-%m-%d %H:%M:%S+00", &tm_after);
+    snprintf (not_before, sizeof not_before, "%lld", (long long) before);
+    snprintf (not_after, sizeof not_after, "%lld", (long long) after);
     const char *values [] = { sha256, ceremony_id, role, label, algorithm, subject,
                               not_before, not_after, (const char *) der };
     int lengths [] = { 0, 0, 0, 0, 0, 0, 0, 0, der_size };
     int formats [] = { 0, 0, 0, 0, 0, 0, 0, 0, 1 };
     PGresult *res = tsr_db_query_ex (db,
         "INSERT INTO issuers (issuer_sha256, ceremony_id, role, key_label, key_algorithm,"
-        " subject, not_before, not_after, certificate_der) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        " subject, not_before, not_after, certificate_der)"
+        " VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($8), $9)",
         9, values, lengths, formats, 0);
     rc = res ? 0 : -1;
     PQclear (res);
