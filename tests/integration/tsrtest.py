@@ -27,6 +27,50 @@ CLI = BUILD / "tools" / "tessera"
 PROBE = BUILD / "tests" / "integration" / "tsr-probe"
 SERVICES = ["enrollment", "validation", "ca", "perso", "mail", "revocation", "publisher"]
 
+# TSR_VALGRIND_SERVICE=ca (or ca,mail; "portal" too) runs those binaries under
+# valgrind memcheck (tests/valgrind/run.sh): build without sanitizers. The
+# system's teardown fails on any memcheck error or definite leak, and keeps
+# the logs in $TSR_VALGRIND_OUT (default <build>/valgrind). Everything waits
+# longer then: a service under valgrind is 10 to 50 times slower.
+VALGRIND = {n for n in os.environ.get("TSR_VALGRIND_SERVICE", "").split(",") if n}
+SLOW = 10 if VALGRIND else 1
+VALGRIND_EXIT = 97
+# Peers' patience with a slow service (a test's own settings still win).
+VALGRIND_TIMEOUTS = {f"TSR_{name}_TIMEOUT_MS": "60000" for name in
+                     ("ROLE", "ENROLLMENT", "VALIDATION", "CA", "MAIL_PEER", "PORTAL_BUS",
+                      "DRAIN")}
+
+
+def command(system, name, binary):
+    """The argv that starts one service: under valgrind when it is named."""
+    if name not in VALGRIND:
+        return [str(binary)]
+    return ["valgrind", "--leak-check=full", "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite", f"--error-exitcode={VALGRIND_EXIT}",
+            "--num-callers=40", f"--suppressions={SOURCE / 'tests' / 'valgrind' / 'tessera.supp'}",
+            f"--log-file={system.root / f'{name}.valgrind.%p.log'}", str(binary)]
+
+
+def valgrind_findings(system):
+    """Copies the valgrind logs out of the test directory and returns what
+    they hold: ["ca.valgrind.123.log: 2 errors, 48 bytes definitely lost"]."""
+    out = Path(os.environ.get("TSR_VALGRIND_OUT", BUILD / "valgrind"))
+    findings = []
+    for log in sorted(system.root.glob("*.valgrind.*.log")):
+        out.mkdir(parents=True, exist_ok=True)
+        kept = out / f"{system.root.name}-{log.name}"
+        shutil.copy(log, kept)
+        text = log.read_text(errors="replace")
+        errors = re.findall(r"ERROR SUMMARY: ([\d,]+) errors", text)
+        lost = re.findall(r"definitely lost: ([\d,]+) bytes", text)
+        n_errors = int(errors[-1].replace(",", "")) if errors else None
+        n_lost = int(lost[-1].replace(",", "")) if lost else 0
+        if n_errors is None:
+            findings.append(f"{kept}: no summary (the process did not exit cleanly)")
+        elif n_errors or n_lost:
+            findings.append(f"{kept}: {n_errors} errors, {n_lost} bytes definitely lost")
+    return findings
+
 
 def claim_port_base():
     """A base port whose ranges base+1..+7, +97..+99, +101..+107 and +201..+209
@@ -106,6 +150,9 @@ def keygen(directory, name):
     return Path(directory) / f"{name}.cert"
 
 
+# The shortest value System.secret checks for in the logs.
+MIN_SECRET = 6
+
 # Operators' and custodians' identities made for every test system.
 IDENTITIES = ["client", "operator", "officer", "alice", "bob", "carol"]
 
@@ -167,6 +214,8 @@ class Service:
         # test systems running side by side.
         peers.update(TSR_MAIL_KEY_DIR=str(self.system.root / "mail-keys"),
                      TSR_PUBLISHER_OCSP_DIR=str(self.system.root / "publisher"))
+        if VALGRIND:
+            peers.update(VALGRIND_TIMEOUTS)
         return dict(os.environ, **{**peers, **self.system.service_env.get(self.name, {})},
                     TSR_DB_DSN=self.dsn,
                     TSR_DB_ADMIN_DSN=self.system.cluster.admin_dsn,
@@ -180,7 +229,8 @@ class Service:
 
     def start(self, wait=True):
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([str(BUILD / "services" / self.name / f"tessera-{self.name}")],
+        binary = BUILD / "services" / self.name / f"tessera-{self.name}"
+        self.proc = subprocess.Popen(command(self.system, self.name, binary),
                                      env=self.env(), stdout=log, stderr=log)
         log.close()
         if wait:
@@ -194,7 +244,7 @@ class Service:
             return e.code, e.read().decode()
 
     def wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * SLOW
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
@@ -204,7 +254,7 @@ class Service:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log()}")
+        raise RuntimeError(f"{self.name} not ready after {timeout * SLOW}s:\n{self.log()}")
 
     def stop(self, timeout=20):
         """SIGTERM; returns the exit code."""
@@ -212,7 +262,7 @@ class Service:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(timeout * SLOW)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -238,7 +288,7 @@ class BusClient:
 
     def send_raw(self, data, timeout=3.0):
         self.socket.send(data)
-        if self.socket.poll(int(timeout * 1000)):
+        if self.socket.poll(int(timeout * 1000 * SLOW)):
             return self.socket.recv()
         return None
 
@@ -276,6 +326,36 @@ class System:
         self.services = {}
         self.service_env = {}
         self.hsm = SoftHsm(self.root / "softhsm")
+        self.secrets = set()
+
+    def secret(self, value):
+        """Registers a secret the test used (password, PIN, PUK, activation
+        code, one-time password, key share, management key...): at teardown no
+        log the system kept may hold it. Returns the value."""
+        if isinstance(value, bytes):
+            value = value.decode(errors="replace")
+        value = str(value)
+        # Shorter values (a 4-digit PIN) would match timestamps and ports.
+        if len(value) >= MIN_SECRET:
+            self.secrets.add(value)
+        return value
+
+    def logs(self):
+        """Every log the system kept: the services', the portal's (and its
+        audit file), the SMTP sink's, valgrind's, PostgreSQL's."""
+        return [p for p in self.root.rglob("*")
+                if p.is_file() and (p.suffix in (".log", ".jsonl") or p.name.endswith(".log.1"))
+                and "data" not in p.relative_to(self.root).parts]
+
+    def leaked_secrets(self):
+        """["ca.log: line 12 holds a registered secret"], never the secret."""
+        found = []
+        for path in self.logs():
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if any(s in line for s in self.secrets):
+                    found.append(f"{path.relative_to(self.root)}: line {number} holds a "
+                                 "registered secret")
+        return found
 
     def start(self, names=SERVICES):
         self.cluster.start()
@@ -331,8 +411,16 @@ class System:
         self.cluster.stop()
         self.context.destroy(0)
         self.port_lock.close()
-        if os.environ.get("TSR_KEEP_TEST_DIR") != "1":
+        # The whole run's logs, once every process has written its last line.
+        problems = self.leaked_secrets() + valgrind_findings(self)
+        if VALGRIND:
+            problems += [f"{name} (under valgrind) exited with {VALGRIND_EXIT}"
+                         for name, code in codes.items()
+                         if name in VALGRIND and code == VALGRIND_EXIT]
+        if os.environ.get("TSR_KEEP_TEST_DIR") != "1" and not problems:
             shutil.rmtree(self.root, ignore_errors=True)
+        if problems:
+            raise AssertionError(f"test system {self.root} (kept):\n  " + "\n  ".join(problems))
         return codes
 
     def cli(self, *args, env=None, check=False, identity="client", timeout=60):
@@ -340,11 +428,13 @@ class System:
                         TSR_CERT=str(self.keys / f"{identity}.cert"),
                         TSR_KEYRING_DIR=str(self.keyring),
                         TSR_AUDIT_DSN=self.cluster.admin_dsn)
+        if VALGRIND:
+            full_env["TSR_TIMEOUT_MS"] = "60000"
         for name, s in self.services.items():
             full_env[f"TSR_{name.upper()}_ENDPOINT"] = s.endpoint
         full_env.update(env or {})
         return subprocess.run([str(CLI), *args], env=full_env, capture_output=True,
-                              text=True, check=check, timeout=timeout)
+                              text=True, check=check, timeout=timeout * SLOW)
 
 
 class Portal:
@@ -393,13 +483,16 @@ class Portal:
             env[f"TSR_{name.upper()}_ENDPOINT"] = s.endpoint
         if self.tls:
             env["TSR_PORTAL_TLS_CERT"], env["TSR_PORTAL_TLS_KEY"] = map(str, self.tls)
+        if VALGRIND:
+            env.update(VALGRIND_TIMEOUTS)
         env.update(self.extra_env)
         return env
 
     def start(self, wait=True):
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([str(BUILD / "services" / "portal" / "tessera-portal")],
-                                     env=self.env(), stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            command(self.system, "portal", BUILD / "services" / "portal" / "tessera-portal"),
+            env=self.env(), stdout=log, stderr=log)
         log.close()
         if wait:
             self.wait_ready()
@@ -408,7 +501,7 @@ class Portal:
     def wait_ready(self, timeout=30):
         import ssl
         context = ssl._create_unverified_context() if self.tls else None
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * SLOW
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"portal exited with {self.proc.returncode}:\n{self.log()}")
@@ -428,7 +521,7 @@ class Portal:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(timeout * SLOW)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
