@@ -8,9 +8,12 @@
 # sink and the holder portal: registration, four-eyes validation, the
 # one-time password e-mail, personalisation, registered mail, the PIN mailer
 # 24 h later, the holder's first login, activation, acceptance, a signature
-# by the card, revocation seen by CRL and OCSP, and the audit chains again.
+# by the card, revocation by phone with secret questions seen by CRL and
+# OCSP, and the audit chains again.
 # It stops everything cleanly, also when a step fails. Artefacts go under
-# var/demo/ (summary.json, logs/, keys/, ca/, card/, mail/, lifecycle/).
+# var/demo/: summary.json, chain.pem, holder-auth.pem, holder-sign.pem,
+# crl.der, ocsp-revoked.der, pin-mailer.pdf, mail/ (every e-mail, .eml), and
+# the working folders logs/, keys/, ca/, card/, smtp/, lifecycle/.
 # The lifecycle's steps are driven by scripts/demo/lifecycle.py. The holder's
 # steps go through the portal over HTTP when it is built, otherwise (or with
 # TSR_DEMO_HOLDER_VIA=bus) through the RPCs the portal calls, under its key.
@@ -19,12 +22,17 @@ cd "$(dirname "$0")/.."
 root=$PWD
 . scripts/lib/deps.sh
 
-demo=$root/var/demo
+# TSR_DEMO_DIR: where the artefacts go (var/demo); TSR_DEMO_BUILD_DIR: an
+# existing build to run (the tests run the demo on theirs) instead of
+# building build/.
+demo=${TSR_DEMO_DIR:-$root/var/demo}
+shown=${demo#"$root"/}      # the artefacts' folder as printed
+build=${TSR_DEMO_BUILD_DIR:-$root/build}
 services=(enrollment validation ca perso mail revocation publisher)
 declare -A pids=()        # every background process, stopped by the trap
 declare -A passwords=()   # each service's database password, kept across restarts
 declare -A extra_env=()   # each service's own settings, one NAME=VALUE a line
-steps_json=()
+step_count=0
 pg_dir=""
 current_step=""
 step_started=0
@@ -44,7 +52,8 @@ step() {
   local name=$1; shift
   current_step=$name
   step_started=$(now_ms)
-  printf '%-62s ' "$name ..."
+  step_count=$((step_count + 1))
+  printf '[%2d] %-62s ' "$step_count" "$name ..."
   in_step=1
   exec >"$demo/logs/step.out" 2>&1
   "$@"
@@ -59,13 +68,19 @@ end_step() {
   if [ "$status" = ok ]; then printf 'ok   (%d ms)\n' "$ms"; else printf 'FAILED (%d ms)\n' "$ms"; fi
   [ -s "$demo/logs/step.out" ] && sed 's/^/    /' "$demo/logs/step.out"
   rm -f "$demo/logs/step.out"
-  steps_json+=("{\"step\":\"$current_step\",\"status\":\"$status\",\"duration_ms\":$ms}")
+  printf '{"step":"%s","status":"%s","duration_ms":%d}\n' "${current_step//\"/\\\"}" "$status" \
+    "$ms" >> "$demo/logs/steps.jsonl"
 }
 
+# write_summary STATUS: summary.json (the steps, the serials, the
+# artefacts) and the closing summary, by the lifecycle's driver; the steps
+# alone if it cannot run.
 write_summary() {
   local status=$1
-  mkdir -p "$demo"
-  local joined; joined=$(IFS=,; echo "${steps_json[*]:-}")
+  mkdir -p "$demo/logs"
+  touch "$demo/logs/steps.jsonl"
+  lc summary "$status" "$demo/logs/steps.jsonl" "$holder_via" && return 0
+  local joined; joined=$(paste -sd, "$demo/logs/steps.jsonl")
   printf '{"status":"%s","holder_steps":"%s","steps":[%s]}\n' "$status" "$holder_via" "$joined" \
     > "$demo/summary.json"
 }
@@ -86,16 +101,21 @@ stop_all() {
   [ -n "$pg_dir" ] && [ -d "$pg_dir" ] && cp "$pg_dir/postgres.log" "$demo/logs/" 2>/dev/null && rm -rf "$pg_dir"
   if [ "$rc" = 0 ] && [ "$bad" = 0 ]; then
     write_summary ok
-    echo "demo finished: every step passed; summary in var/demo/summary.json"
+    echo "demo finished: every step passed; summary in $shown/summary.json"
   else
     write_summary failed
-    echo "demo FAILED at step: ${current_step:-shutdown} (logs in var/demo/logs/)" >&2
+    echo "demo FAILED at step: ${current_step:-shutdown} (logs in $shown/logs/)" >&2
     exit 1
   fi
 }
 
 install_and_build() {
   tsr_install_deps
+  if [ -n "${TSR_DEMO_BUILD_DIR:-}" ]; then
+    [ -x "$build/tools/tessera" ] || { echo "no build in $build"; return 1; }
+    echo "the build in $build"
+    return 0
+  fi
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j"$(nproc)" >/dev/null
 }
@@ -128,10 +148,10 @@ make_keys() {
   # CA key custodians.
   for name in "${services[@]}" portal operator officer alice bob carol \
               entry validator persoop shipper revoker; do
-    build/tools/tessera keygen --name "$name" --out "$demo/keys" >/dev/null
+    "$build"/tools/tessera keygen --name "$name" --out "$demo/keys" >/dev/null
     cp "$demo/keys/$name.cert" "$demo/keyring/"
   done
-  build/tools/tessera keygen --name intruder --out "$demo/keys" >/dev/null
+  "$build"/tools/tessera keygen --name intruder --out "$demo/keys" >/dev/null
   echo "$(ls "$demo/keyring" | wc -l) public keys in the keyring; 'intruder' left out"
 }
 
@@ -170,9 +190,9 @@ TSR_MAIL_RETRY_MAX_MS=5000"
   printf '{"publish_url":"%s","portal_url":"http://127.0.0.1:%s","validator_email":"%s"}\n' \
     "$base" "$portal_port" "valerie.validatrice@tessera.example" > "$demo/lifecycle/settings.json"
   for name in ca publisher perso mail; do
-    printf '%s\n' "${extra_env[$name]}" | sed "s|^|$name: |; s|$demo|var/demo|"
+    printf '%s\n' "${extra_env[$name]}" | sed "s|^|$name: |; s|$demo|$shown|"
   done
-  echo "perso: var/demo/perso/master.key, 32 random bytes as hex (0600)"
+  echo "perso: $shown/perso/master.key, 32 random bytes as hex (0600)"
 }
 
 # start_service NAME: one service in the background, its settings from the
@@ -192,7 +212,7 @@ start_service() {
     TSR_CA_KEY_DIR="$demo/ca-keys" \
     TSR_ENROLLMENT_BOOTSTRAP_KEYS="$(public_key "$demo/keys/officer.cert")" \
     "${extra[@]}" \
-    "build/services/$name/tessera-$name" >>"$demo/logs/$name.log" 2>&1 5>&- 6>&- &
+    "$build/services/$name/tessera-$name" >>"$demo/logs/$name.log" 2>&1 5>&- 6>&- &
   pids[$name]=$!
 }
 
@@ -232,16 +252,16 @@ restart_service() {
   [ "$code" = 0 ] || { echo "$name exited with $code"; return 1; }
   start_service "$name"
   wait_ready "$name"
-  echo "$name restarted${*:+ with $*}" | sed "s|$demo|var/demo|g"
+  echo "$name restarted${*:+ with $*}" | sed "s|$demo|$shown|g"
 }
 
 cli() {
   TSR_CERT="$demo/keys/${as:-operator}.cert" TSR_KEYRING_DIR="$demo/keyring" \
-  TSR_AUDIT_DSN="$(cat "$pg_dir/admin.dsn")" build/tools/tessera "$@"
+  TSR_AUDIT_DSN="$(cat "$pg_dir/admin.dsn")" "$build"/tools/tessera "$@"
 }
 
 # The lifecycle's driver (scripts/demo/lifecycle.py).
-lc() { TSR_DEMO_DIR="$demo" /usr/bin/python3 scripts/demo/lifecycle.py "$@"; }
+lc() { TSR_DEMO_DIR="$demo" TSR_BUILD_DIR="$build" /usr/bin/python3 scripts/demo/lifecycle.py "$@"; }
 
 public_key() { sed -n 's/^ *public-key = "\(.*\)"/\1/p' "$1"; }
 
@@ -324,7 +344,7 @@ ping_all() {
 
 intruder_refused() {
   if TSR_CERT="$demo/keys/intruder.cert" TSR_TIMEOUT_MS=500 TSR_RETRIES=0 \
-     TSR_KEYRING_DIR="$demo/keyring" build/tools/tessera ping ca 2>/dev/null; then
+     TSR_KEYRING_DIR="$demo/keyring" "$build"/tools/tessera ping ca 2>/dev/null; then
     echo "an unknown key was answered"; return 1
   fi
   sleep 0.2
@@ -355,35 +375,35 @@ wait_file() {
 }
 
 start_card() {
-  env TSR_DEMO_DIR="$demo" /usr/bin/python3 scripts/demo/lifecycle.py pcscd "$demo/card" \
+  env TSR_DEMO_DIR="$demo" TSR_BUILD_DIR="$build" /usr/bin/python3 scripts/demo/lifecycle.py pcscd "$demo/card" \
     >>"$demo/logs/pcscd.log" 2>&1 5>&- 6>&- &
   pids[pcscd]=$!
   wait_file "$demo/card/ready.json" "${pids[pcscd]}" pcscd
   local reader; reader=$(sed -n 's/.*"reader": "\([^"]*\)".*/\1/p' "$demo/card/ready.json")
   local guid; guid=$(sed -n 's/.*"guid": "\([^"]*\)".*/\1/p' "$demo/card/ready.json")
-  echo "pcscd (socket var/demo/card/pcscd/pcscd.comm), vpcd reader \"$reader\""
+  echo "pcscd (socket $shown/card/pcscd/pcscd.comm), vpcd reader \"$reader\""
   echo "a blank PIV card (transport keys, PIN 123456) inserted: GUID $guid"
   PCSCLITE_CSOCK_NAME="$demo/card/pcscd/pcscd.comm" opensc-tool --list-readers
 }
 
 start_smtp_sink() {
-  env TSR_DEMO_DIR="$demo" /usr/bin/python3 scripts/demo/lifecycle.py smtp-sink "$demo/mail" \
+  env TSR_DEMO_DIR="$demo" TSR_BUILD_DIR="$build" /usr/bin/python3 scripts/demo/lifecycle.py smtp-sink "$demo/smtp" \
     >>"$demo/logs/smtp-sink.log" 2>&1 5>&- 6>&- &
   pids[smtp-sink]=$!
-  wait_file "$demo/mail/ready.json" "${pids[smtp-sink]}" smtp-sink
-  local port; port=$(sed -n 's/.*"port": \([0-9]*\).*/\1/p' "$demo/mail/ready.json")
-  local user; user=$(sed -n 's/.*"user": "\([^"]*\)".*/\1/p' "$demo/mail/ready.json")
-  echo "SMTP sink on 127.0.0.1:$port (STARTTLS and a login required; messages in var/demo/mail/sink/)"
+  wait_file "$demo/smtp/ready.json" "${pids[smtp-sink]}" smtp-sink
+  local port; port=$(sed -n 's/.*"port": \([0-9]*\).*/\1/p' "$demo/smtp/ready.json")
+  local user; user=$(sed -n 's/.*"user": "\([^"]*\)".*/\1/p' "$demo/smtp/ready.json")
+  echo "SMTP sink on 127.0.0.1:$port (STARTTLS and a login required; messages in $shown/mail/)"
   restart_service mail "TSR_SMTP_URL=smtp://127.0.0.1:$port" TSR_SMTP_STARTTLS=required \
-    "TSR_SMTP_CA_FILE=$demo/mail/sink/tls/smtp-cert.pem" "TSR_SMTP_USER=$user" \
-    "TSR_SMTP_PASSWORD_FILE=$demo/mail/smtp-password"
+    "TSR_SMTP_CA_FILE=$demo/smtp/tls/smtp-cert.pem" "TSR_SMTP_USER=$user" \
+    "TSR_SMTP_PASSWORD_FILE=$demo/smtp/smtp-password"
 }
 
 start_portal() {
   env TSR_CERT="$demo/keys/portal.cert" TSR_KEYRING_DIR="$demo/keyring" \
     TSR_PORTAL_ADDRESS=127.0.0.1 TSR_PORTAL_PORT="$portal_port" \
     TSR_PORTAL_AUDIT_FILE="$demo/portal/journal.jsonl" \
-    build/services/portal/tessera-portal >>"$demo/logs/portal.log" 2>&1 5>&- 6>&- &
+    "$build"/services/portal/tessera-portal >>"$demo/logs/portal.log" 2>&1 5>&- 6>&- &
   pids[portal]=$!
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$portal_port/healthz" >/dev/null 2>&1; then
@@ -433,13 +453,13 @@ mkdir -p "$demo/keys" "$demo/keyring" "$demo/logs" "$demo/ca"
 exec 5>&1 6>&2
 trap stop_all EXIT
 trap 'exit 130' INT TERM
-echo "tessera demo: artefacts in var/demo/"
+echo "tessera demo: artefacts in $shown/"
 step "install packages and build" install_and_build
 # The holder's steps go through the portal when it is part of the build;
 # otherwise (or with TSR_DEMO_HOLDER_VIA=bus) through the RPCs it calls,
 # under its key.
 grep -q '^add_subdirectory(portal)' services/CMakeLists.txt \
-  && [ -x build/services/portal/tessera-portal ] || holder_via=bus
+  && [ -x "$build"/services/portal/tessera-portal ] || holder_via=bus
 [ "${TSR_DEMO_HOLDER_VIA:-}" = bus ] && holder_via=bus
 step "start a throwaway PostgreSQL cluster" start_postgres
 step "generate CURVE keys" make_keys
@@ -482,9 +502,6 @@ else
   step "holder (bus, portal's key) accepts; mail keeps it" lc holder-accept --via bus
 fi
 step "the card signs (pkcs11-tool); openssl verifies" lc card-sign
-if [ "$holder_via" = portal ]; then
-  step "holder revokes the card: CRL and OCSP say revoked" lc holder-revoke
-else
-  step "holder (bus, portal's key) revokes: CRL, OCSP revoked" lc holder-revoke --via bus
-fi
+step "revocation by phone (secret questions); CRL, OCSP" lc phone-revoke
 step "verify every audit chain again" verify_all
+step "artefacts for independent checks" lc artefacts

@@ -10,18 +10,20 @@ step does not go as it must. What a later step needs (identifiers, never a
 password, PIN or code) is kept in var/demo/lifecycle/state.json; the secrets
 are read where the people of the story read them: the one-time password in
 the e-mail the SMTP sink received, the PIN and activation code in the PIN
-mailer's text (var/demo/mail/pin-mailer.txt, 0600).
+mailer's text (var/demo/lifecycle/pin-mailer.txt, 0600).
 
 Daemons (run in the background by demo.sh, stopped with SIGTERM, exit 0):
   pcscd DIR           a private pcscd with the vpcd reader and a blank virtual
                       PIV card in it (tests/integration/pcsc.py); DIR/ready.json
   smtp-sink DIR       an SMTP server that requires STARTTLS and a login and
-                      keeps each message in DIR/NNNN.eml
-                      (tests/integration/smtp_sink.py); DIR/ready.json
+                      keeps each message in var/demo/mail/NNNN.eml
+                      (tests/integration/smtp_sink.py); DIR holds its TLS
+                      files, its password and ready.json
 
 Steps: publisher register batch validate otp-mail perso card-list ship
 pin-mailer-early pin-mailer holder-first-login holder-activate holder-accept
-card-sign holder-revoke journal.
+card-sign phone-revoke journal artefacts; summary STATUS STEPS_FILE writes
+summary.json.
 
 The bus is spoken with tests/integration/tsrtest.py's BusClient (python3-zmq,
 CURVE with the caller's own key); the operators' work goes through the
@@ -166,14 +168,15 @@ def status_name(reply):
 
 # --- the tessera CLI --------------------------------------------------------------
 
-def tessera(identity, *args, expect=0, show=True, quiet_output=False):
+def tessera(identity, *args, expect=0, show=True, quiet_output=False, input=None):
     """Runs the tessera CLI as keys/<identity>.cert and shows the command
     and its output; returns the CompletedProcess. expect: the exit status
-    that must come (None: any)."""
+    that must come (None: any). input: its standard input (answers stay off
+    the command line)."""
     env = dict(os.environ, TSR_CERT=str(KEYS / f"{identity}.cert"),
                TSR_KEYRING_DIR=str(KEYRING))
     done = subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True,
-                          timeout=180)
+                          timeout=180, input=input)
     if show:
         say(f"$ tessera {rel(' '.join(shlex.quote(a) for a in args))}    [as {identity}]")
         if not quiet_output:
@@ -185,9 +188,10 @@ def tessera(identity, *args, expect=0, show=True, quiet_output=False):
     return done
 
 
-def tessera_json(identity, *args, show=True):
+def tessera_json(identity, *args, show=True, input=None, expect=0):
     """The CLI with --json: its JSON lines, parsed (the command shown)."""
-    done = tessera(identity, "--json", *args, show=show, quiet_output=True)
+    done = tessera(identity, "--json", *args, show=show, quiet_output=True, input=input,
+                   expect=expect)
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
@@ -204,6 +208,12 @@ def run(*args, env=None, check=True, show=True, input=None):
     return done
 
 
+def holder_cert(name):
+    """The holder's certificate read back from the card (name: auth or sign),
+    an artefact of the demo."""
+    return DEMO / f"holder-{name}.pem"
+
+
 def pcsc_env():
     ready = json.loads((DEMO / "card" / "ready.json").read_text())
     return dict(os.environ, PCSCLITE_CSOCK_NAME=ready["socket"]), ready
@@ -214,7 +224,7 @@ def pcsc_env():
 def messages():
     """Every message the sink kept: (path, parsed message), oldest first."""
     found = []
-    for path in sorted((DEMO / "mail" / "sink").glob("*.eml")):
+    for path in sorted((DEMO / "mail").glob("*.eml")):
         found.append((path, email.message_from_bytes(path.read_bytes(),
                                                      policy=email.policy.default)))
     return found
@@ -259,21 +269,23 @@ def show_mail(path, message, root=None, body=None):
 # --- OCSP and CRLs ----------------------------------------------------------------
 
 def chain_file():
-    chain = DEMO / "lifecycle" / "chain.pem"
+    chain = DEMO / "chain.pem"
     if not chain.exists():
         chain.write_bytes((DEMO / "ca" / "root.pem").read_bytes() +
                           (DEMO / "ca" / "issuing.pem").read_bytes())
     return chain
 
 
-def ocsp(cert_path):
+def ocsp(cert_path, respout=None):
     """(word, reason, output) from `openssl ocsp` against the URL written in
-    the certificate, with a nonce, the answer verified against the chain."""
+    the certificate, with a nonce, the answer verified against the chain;
+    the DER answer kept in respout when given."""
     url = subprocess.run(["openssl", "x509", "-in", str(cert_path), "-noout", "-ocsp_uri"],
                          capture_output=True, text=True, check=True).stdout.strip()
     done = subprocess.run(["openssl", "ocsp", "-issuer", str(DEMO / "ca" / "issuing.pem"),
                            "-cert", str(cert_path), "-url", url, "-CAfile", str(chain_file()),
-                           "-nonce"], capture_output=True, text=True, timeout=30)
+                           "-nonce"] + (["-respout", str(respout)] if respout else []),
+                          capture_output=True, text=True, timeout=30)
     out = done.stdout + done.stderr
     found = re.search(rf"{re.escape(str(cert_path))}: (good|revoked|unknown)", out)
     reason = re.search(r"Reason: (\S+)", out)
@@ -282,11 +294,11 @@ def ocsp(cert_path):
     return found.group(1), reason.group(1) if reason else None, out
 
 
-def wait_ocsp(cert_path, word, timeout=30):
+def wait_ocsp(cert_path, word, timeout=30, respout=None):
     said = {}
 
     def check():
-        said["word"], said["reason"], said["out"] = ocsp(cert_path)
+        said["word"], said["reason"], said["out"] = ocsp(cert_path, respout)
         return said["word"] == word
     try:
         wait_for(check, timeout, f"OCSP saying {word}", interval=0.3)
@@ -295,12 +307,13 @@ def wait_ocsp(cert_path, word, timeout=30):
     return said["reason"]
 
 
-def show_ocsp(cert_path, word, timeout=30):
-    reason = wait_ocsp(cert_path, word, timeout)
+def show_ocsp(cert_path, word, timeout=30, respout=None):
+    reason = wait_ocsp(cert_path, word, timeout, respout)
     url = subprocess.run(["openssl", "x509", "-in", str(cert_path), "-noout", "-ocsp_uri"],
                          capture_output=True, text=True).stdout.strip()
+    kept = f" -respout {rel(respout)}" if respout else ""
     say(f"$ openssl ocsp -issuer issuing.pem -cert {cert_path.name} -url {url} "
-        f"-CAfile chain.pem -nonce",
+        f"-CAfile chain.pem -nonce{kept}",
         f"  Response verify OK; {cert_path.name}: {word}"
         + (f" (reason: {reason})" if reason else ""))
 
@@ -395,7 +408,8 @@ def cmd_smtp_sink(args):
                 except OSError:
                     continue
     password = secrets.token_urlsafe(18)
-    sink = SmtpSink(folder / "sink", port, user="tessera-mail", password=password)
+    sink = SmtpSink(DEMO / "mail", port, user="tessera-mail", password=password,
+                    tls_directory=folder / "tls")
     password_file = folder / "smtp-password"
     password_file.touch(mode=0o600)
     password_file.write_text(password + "\n")
@@ -565,14 +579,16 @@ def cmd_register(args):
     say(f"MC {mc.person_id}: {MC[0]} {MC[1]}, designated by the RL, dossier {mc.dossier_id}: "
         + ", ".join(doc_name(d.type) for d in mc_docs))
     holder = person(E.PERSON_ROLE_HOLDER, HOLDER)
-    # The request form and the CGU now; the identity document and the
+    # The MC sends the holder's dossier: the request form and the CGU, signed
+    # by the holder and the MC, now; the identity document and the
     # face-to-face report come later (the batch step shows them missing).
     holder_docs = [document(holder.dossier_id, E.DOCUMENT_TYPE_REQUEST_FORM,
-                            [holder.person_id]),
+                            [holder.person_id, mc.person_id]),
                    document(holder.dossier_id, E.DOCUMENT_TYPE_TERMS_OF_USE,
-                            [holder.person_id, ae])]
+                            [holder.person_id, mc.person_id])]
     say(f"holder {holder.person_id}: {HOLDER[0]} {HOLDER[1]} <{HOLDER[2]}>, dossier "
-        f"{holder.dossier_id}: " + ", ".join(doc_name(d.type) for d in holder_docs))
+        f"{holder.dossier_id} sent by the MC: "
+        + ", ".join(doc_name(d.type) for d in holder_docs) + " (signed by the holder and the MC)")
     state.update(organisation_id=org.organisation_id, siret=org.siret,
                  rl_person_id=rl.person_id, mc_person_id=mc.person_id,
                  holder_person_id=holder.person_id, holder_dossier_id=holder.dossier_id,
@@ -723,7 +739,7 @@ def cmd_card_list(args):
     run("pkcs15-tool", "--list-certificates", env=env)
     slots = {"01": ("9A", "auth"), "02": ("9C", "sign")}
     for pkcs15_id, (slot, name) in slots.items():
-        path = DEMO / "lifecycle" / f"{name}.pem"
+        path = holder_cert(name)
         done = subprocess.run(["pkcs15-tool", "--read-certificate", pkcs15_id], env=env,
                               capture_output=True, text=True, check=True)
         path.write_text(done.stdout)
@@ -732,7 +748,7 @@ def cmd_card_list(args):
         run("openssl", "verify", "-CAfile", str(chain_file()), str(path), show=False)
     say(f"pkcs15-tool --read-certificate 01, 02: the serials perso recorded; openssl verify: OK")
     for name in ("auth", "sign"):
-        show_ocsp(DEMO / "lifecycle" / f"{name}.pem", "revoked")
+        show_ocsp(holder_cert(name), "revoked")
     return 0
 
 
@@ -763,7 +779,7 @@ def cmd_ship(args):
 
 def cmd_pin_mailer_early(args):
     state = load()
-    out = DEMO / "mail" / "pin-mailer-early.pdf"
+    out = DEMO / "lifecycle" / "pin-mailer-early.pdf"
     done = tessera("shipper", "mail", "pin-mailer", "--card", state["card_uuid"], "--out",
                    str(out), expect=None)
     if done.returncode == 0 or "early" not in done.stderr:
@@ -775,15 +791,15 @@ def cmd_pin_mailer(args):
     """Mail's clock is 25 h ahead (demo.sh restarted it): the PIN mailer is
     released once, read with pdftotext, and posted."""
     state = load()
-    pdf = DEMO / "mail" / "pin-mailer.pdf"
+    pdf = DEMO / "pin-mailer.pdf"
     pdf.unlink(missing_ok=True)
     released = tessera_json("shipper", "mail", "pin-mailer", "--card", state["card_uuid"],
                             "--out", str(pdf))[0]
-    say(f"  {pdf.relative_to(DEMO.parent.parent)}: {oct(pdf.stat().st_mode & 0o777)}, "
+    say(f"  {rel(pdf)}: {oct(pdf.stat().st_mode & 0o777)}, "
         f"SHA-256 {released['pdf_sha256'][:16]}…, {released['state']}")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
-    kept = DEMO / "mail" / "pin-mailer.txt"
+    kept = DEMO / "lifecycle" / "pin-mailer.txt"
     kept.touch(mode=0o600)
     kept.write_text(text)
     pin = re.search(r"Code PIN :\s+(\d{8})\b", text)
@@ -791,12 +807,12 @@ def cmd_pin_mailer(args):
     if not pin or not code or state["card_uuid"] not in text or HOLDER[1] not in text:
         raise Failed(f"the PIN mailer lacks a field:\n{text}")
     shown = text.replace(pin.group(1), "••••••••").replace(code.group(1), "••••-••••-••••")
-    say("$ pdftotext -layout var/demo/mail/pin-mailer.pdf -   (PIN and code masked here)")
+    say(f"$ pdftotext -layout {rel(str(pdf))} -   (PIN and code masked here)")
     for line in shown.splitlines():
         if line.strip():
             say(f"  {line.rstrip()}")
     again = tessera("shipper", "mail", "pin-mailer", "--card", state["card_uuid"], "--out",
-                    str(DEMO / "mail" / "pin-mailer-again.pdf"), expect=None, show=False)
+                    str(DEMO / "lifecycle" / "pin-mailer-again.pdf"), expect=None, show=False)
     say(f"a second release: refused ({again.stderr.strip()})")
     if again.returncode == 0:
         raise Failed("the PIN mailer was released twice")
@@ -810,7 +826,7 @@ def cmd_pin_mailer(args):
 
 
 def pin_mailer_secrets():
-    text = (DEMO / "mail" / "pin-mailer.txt").read_text()
+    text = (DEMO / "lifecycle" / "pin-mailer.txt").read_text()
     pin = re.search(r"Code PIN :\s+(\d{8})\b", text).group(1)
     code = re.search(r"Code d'activation :\s+([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})", text).group(1)
     return pin, code
@@ -992,7 +1008,7 @@ def cmd_holder_activate(args):
             + ", ".join(f"{s} {w}" for s, w in statuses))
         save(state)
     for name in ("auth", "sign"):
-        show_ocsp(DEMO / "lifecycle" / f"{name}.pem", "good")
+        show_ocsp(holder_cert(name), "good")
     return 0
 
 
@@ -1046,16 +1062,16 @@ def cmd_card_sign(args):
     if done.returncode != 0:
         raise Failed("the card did not sign")
     public = work / "sign-pub.pem"
-    public.write_text(subprocess.run(["openssl", "x509", "-in", str(work / "sign.pem"), "-noout",
+    public.write_text(subprocess.run(["openssl", "x509", "-in", str(holder_cert("sign")), "-noout",
                                       "-pubkey"], capture_output=True, text=True,
                                      check=True).stdout)
     run("openssl", "dgst", "-sha256", "-verify", str(public), "-signature", str(sig), str(data))
-    subject = subprocess.run(["openssl", "x509", "-in", str(work / "sign.pem"), "-noout",
+    subject = subprocess.run(["openssl", "x509", "-in", str(holder_cert("sign")), "-noout",
                               "-subject", "-ext", "keyUsage", "-nameopt",
                               "utf8,sep_comma_plus_space"], capture_output=True,
                              text=True).stdout.split("\n")
     say("  signer: " + " ".join(s.strip() for s in subject if s.strip()))
-    run("openssl", "verify", "-CAfile", str(chain_file()), str(work / "sign.pem"))
+    run("openssl", "verify", "-CAfile", str(chain_file()), str(holder_cert("sign")))
     refused = subprocess.run(["pkcs11-tool", "--module", str(PKCS11), "--login", "--pin", "123456",
                               "--sign", "--id", "02", "-m", "ECDSA", "-i", str(digest), "-o",
                               str(work / "refused.sig")], env=env, capture_output=True,
@@ -1066,47 +1082,68 @@ def cmd_card_sign(args):
     return 0
 
 
-def cmd_holder_revoke(args):
-    """The holder revokes the card online; OCSP and the CRL at the URLs in the
-    certificates say revoked, openssl verify -crl_check refuses, mail
-    confirms to the holder."""
+def phone_call(person, serial_args, wrong):
+    """One phone call: the revocation operator asks the questions validation
+    picks (four of the holder's five at level **), types the caller's
+    answers (`wrong` of them wrong) and gets the verdict."""
+    answers = dict(QUESTIONS)
+    challenge = tessera_json("revoker", "revocation", "phone-start", "--caller", person,
+                             *serial_args)[0]
+    asked = {int(k.split("_")[1]): v for k, v in challenge.items() if k.startswith("question_")}
+    if len(asked) < 2 or any(q not in answers for q in asked.values()):
+        raise Failed(f"the questions asked are not the holder's: {challenge}")
+    say(f"  challenge {challenge['challenge_id']}: {len(asked)} questions asked, "
+        "never their answers")
+    for question_id, question in asked.items():
+        say(f"    {question_id}: {question}")
+    typed = "".join(f"{i}={'Paris' if n < wrong else answers[q]}\n"
+                    for n, (i, q) in enumerate(asked.items()))
+    result = tessera_json("revoker", "revocation", "phone-answer", challenge["challenge_id"],
+                          "--answers-stdin", input=typed, expect=None)[0]
+    say(f"  the caller's answers ({wrong} wrong, typed on standard input): "
+        f"passed={str(result['passed']).lower()}, failed attempts {result['failed_attempts']}")
+    return challenge["challenge_id"], result["passed"]
+
+
+def cmd_phone_revoke(args):
+    """The holder phones the revocation desk: the operator asks secret
+    questions (a first call with a wrong answer is refused and counted),
+    records the request once every answer is right, and a revocation
+    operator decides it. OCSP and the CRL at the URLs in the certificates
+    say revoked; openssl verify -crl_check refuses; mail confirms to the
+    holder. Leaves crl.der and ocsp-revoked.der in var/demo/."""
     state = load()
-    uuid = state["card_uuid"]
     serials = sorted(state["serials"].values())
+    person = state["holder_person_id"]
+    serial_args = [a for serial in serials for a in ("--serial", serial)]
     mails_before = max([int(p.stem) for p, _ in messages()] or [0])
-    if holder_via(args) == "bus":
-        rev, ca = pb()["rev"], pb()["ca"]
-        record = call("revocation", "RevokeOnline", rev.RevokeOnlineRequest(
-            account_id=state["account_id"], serials=serials,
-            reason=ca.REVOCATION_REASON_KEY_COMPROMISE,
-            statement="Carte perdue dans le train Paris–Lyon.", client_address="127.0.0.1",
-            user_agent=AGENT), "portal", rev.RevocationRecord)
-        say(f"  revocation.RevokeOnline: {record.revocation_id} "
-            f"{rev.RevocationState.Name(record.state)}")
-    else:
-        browser = Browser(settings()["portal_url"], state)
-        status, _, body = browser.get(f"/revoke?card={uuid}")
-        if status != 200 or 'name="reason"' not in body:
-            raise Failed(f"GET /revoke?card=…: HTTP {status}")
-        say(f"  GET /revoke?card={uuid}: {status}, the form")
-        fields = {"card_uuid": uuid, "serial": "", "reason": "key_compromise",
-                  "statement": "Carte perdue dans le train Paris–Lyon."}
-        status, _, body = browser.post("/revoke", fields, f"/revoke?card={uuid}")
-        if status != 200 or 'id="revoke-confirm"' not in body:
-            raise Failed(f"POST /revoke: HTTP {status}, no confirmation step")
-        say(f"  POST /revoke (reason key_compromise): {status}, asks for a confirmation")
-        browser.expect(browser.post("/revoke", dict(fields, confirm="yes"),
-                                    f"/revoke?card={uuid}"),
-                       303, "/cards?notice=revoked", "POST /revoke (confirmed)")
-        _, statuses, _ = cards_page(browser, uuid)
-        say("  GET /cards: " + ", ".join(f"{s} {w}" for s, w in statuses))
-        browser.expect(browser.post("/logout", {}, "/cards"), 303, "/login", "POST /logout")
-        save(state)
-    tessera("revoker", "revocation", "list", "--holder", state["holder_person_id"])
-    for name in ("auth", "sign"):
-        show_ocsp(DEMO / "lifecycle" / f"{name}.pem", "revoked")
-    crl = DEMO / "lifecycle" / "issuing-after.crl"
-    url = crl_url(DEMO / "lifecycle" / "sign.pem")
+    _, passed = phone_call(person, serial_args, wrong=1)
+    if passed:
+        raise Failed("a wrong answer passed the phone check")
+    challenge_id, passed = phone_call(person, serial_args, wrong=0)
+    if not passed:
+        raise Failed("the holder's right answers did not pass the phone check")
+    record = tessera_json("revoker", "revocation", "phone-record", challenge_id, *serial_args,
+                          "--reason", "key-compromise", "--as", "holder",
+                          "--statement", "Carte perdue dans le train Paris–Lyon.")[0]
+    say(f"  recorded {record['revocation_id']}: {record['state']}, channel {record['channel']}, "
+        f"deadline {time.strftime('%Y-%m-%d %H:%M', time.gmtime(record['deadline_unix']))} UTC")
+    word, _, _ = ocsp(holder_cert("auth"))
+    if word != "good":
+        raise Failed(f"a request not yet decided already changed OCSP ({word})")
+    say("  not decided yet: OCSP still says good")
+    decided = tessera_json("revoker", "revocation", "decide", record["revocation_id"],
+                           "--approve", "--note", "appel du titulaire, questions réussies")[0]
+    if decided["state"] not in ("approved", "applied"):
+        raise Failed(f"the decision left the request {decided['state']}")
+    say(f"  decided by {decided['decided_by_operator_id']}: {decided['state']}")
+    tessera("revoker", "revocation", "list", "--holder", person)
+    state.update(revocation_id=record["revocation_id"])
+    save(state)
+    show_ocsp(holder_cert("auth"), "revoked", respout=DEMO / "ocsp-revoked.der")
+    show_ocsp(holder_cert("sign"), "revoked")
+    crl = DEMO / "crl.der"
+    url = crl_url(holder_cert("sign"))
     wanted = {s.lower().lstrip("0") for s in serials}
 
     def listed():
@@ -1118,13 +1155,13 @@ def cmd_holder_revoke(args):
     wait_for(listed, 60, "a CRL listing the card's certificates", interval=0.5)
     number = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", str(crl), "-noout",
                              "-crlnumber"], capture_output=True, text=True).stdout.strip()
-    say(f"GET {url}: {number}, lists {', '.join(serials)}")
+    say(f"GET {url} → {rel(crl)}: {number}, lists {', '.join(serials)}")
     crl_pem = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", str(crl)],
                              capture_output=True, text=True, check=True).stdout
     bundle = DEMO / "lifecycle" / "chain-crl.pem"
     bundle.write_text(chain_file().read_text() + crl_pem)
     refused = run("openssl", "verify", "-crl_check", "-CAfile", str(bundle),
-                  str(DEMO / "lifecycle" / "sign.pem"), check=False)
+                  str(holder_cert("sign")), check=False)
     if refused.returncode == 0:
         raise Failed("openssl still accepts the revoked certificate")
     path, message = wait_mail(state["holder_email"], "Révocation", after=mails_before)
@@ -1159,6 +1196,74 @@ def cmd_journal(args):
     return 0
 
 
+ARTEFACTS = [("summary.json", "each step, its status and duration, the serials"),
+             ("chain.pem", "root and issuing CA certificates"),
+             ("holder-auth.pem", "the holder's authentication certificate, read from the card"),
+             ("holder-sign.pem", "the holder's signature certificate, read from the card"),
+             ("crl.der", "the CRL published after the revocation"),
+             ("ocsp-revoked.der", "the OCSP answer saying revoked (auth certificate)"),
+             ("pin-mailer.pdf", "the PIN mailer (holds the PIN and the activation code)"),
+             ("mail/", "every e-mail the SMTP server received (.eml)")]
+
+
+def cmd_artefacts(args):
+    """What the demo leaves in var/demo/ for independent checks: each file
+    present and not empty (summary.json comes at the very end)."""
+    missing = []
+    for name, what in ARTEFACTS:
+        path = DEMO / name
+        if name == "summary.json":
+            continue
+        if name.endswith("/"):
+            count = len(list(path.glob("*.eml")))
+            if count == 0:
+                missing.append(name)
+            say(f"  {rel(path)}{'':<{max(1, 22 - len(name))}}{count} messages: {what}")
+            continue
+        if not path.is_file() or path.stat().st_size == 0:
+            missing.append(name)
+            continue
+        say(f"  {rel(path)}{'':<{max(1, 22 - len(name))}}{path.stat().st_size:>6} bytes: {what}")
+    if missing:
+        raise Failed(f"artefacts missing: {', '.join(missing)}")
+    return 0
+
+
+def cmd_summary(args):
+    """summary STATUS STEPS_FILE HOLDER_VIA: writes var/demo/summary.json
+    from the steps demo.sh recorded (one JSON object a line) and the
+    identifiers of the story, and prints the closing summary."""
+    status, steps_file, via = args[0], Path(args[1]), args[2]
+    steps = [json.loads(line) for line in steps_file.read_text().splitlines() if line.strip()] \
+        if steps_file.exists() else []
+    try:
+        state = load()
+    except (OSError, ValueError):
+        state = {}
+    slots = {"9A": "auth", "9C": "sign"}
+    serials = {slots.get(k, k): v for k, v in state.get("serials", {}).items()}
+    summary = dict(status=status, holder_steps=via, steps=steps,
+                   total_ms=sum(st["duration_ms"] for st in steps),
+                   serials=serials, card_uuid=state.get("card_uuid"),
+                   card_request_id=state.get("card_request_id"),
+                   holder_person_id=state.get("holder_person_id"),
+                   revocation_id=state.get("revocation_id"),
+                   artefacts=[n for n, _ in ARTEFACTS if (DEMO / n).exists()
+                              or n == "summary.json"])
+    (DEMO / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    ok = sum(1 for st in steps if st["status"] == "ok")
+    print(f"\nsummary: {ok} of {len(steps)} steps passed in {summary['total_ms'] / 1000:.1f} s")
+    failed = [st["step"] for st in steps if st["status"] != "ok"]
+    if failed:
+        print(f"  failed: {failed[0]}")
+    for use, serial in sorted(serials.items()):
+        print(f"  holder {use} certificate: serial {serial}")
+    if summary["revocation_id"]:
+        print(f"  revoked by phone: {summary['revocation_id']}")
+    print(f"  artefacts in {rel(DEMO)}/: " + ", ".join(summary["artefacts"]))
+    return 0
+
+
 COMMANDS = {
     "pcscd": cmd_pcscd, "smtp-sink": cmd_smtp_sink, "publisher": cmd_publisher,
     "register": cmd_register, "batch": cmd_batch, "validate": cmd_validate,
@@ -1166,7 +1271,8 @@ COMMANDS = {
     "ship": cmd_ship, "pin-mailer-early": cmd_pin_mailer_early, "pin-mailer": cmd_pin_mailer,
     "holder-first-login": cmd_holder_first_login, "holder-activate": cmd_holder_activate,
     "holder-accept": cmd_holder_accept, "card-sign": cmd_card_sign,
-    "holder-revoke": cmd_holder_revoke, "journal": cmd_journal,
+    "phone-revoke": cmd_phone_revoke, "journal": cmd_journal,
+    "artefacts": cmd_artefacts, "summary": cmd_summary,
 }
 
 

@@ -82,13 +82,17 @@ class _Handler:
 
 
 class SmtpSink:
-    def __init__(self, directory, port, user="tessera", password="sink-password"):
+    def __init__(self, directory, port, user="tessera", password="sink-password",
+                 tls_directory=None):
+        """Messages go to directory as NNNN.eml; the TLS files to
+        tls_directory (directory/tls when None)."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = port
         self.user = user
         self.password = password
-        self.cert, self.key = make_tls_files(self.directory / "tls")
+        self.cert, self.key = make_tls_files(
+            Path(tls_directory) if tls_directory else self.directory / "tls")
         self.messages = []
         self.logins = []
         self.reject = True
