@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Runs tessera's benchmarks (tests/bench/) beside their peers, in one run:
-# certificate issuance against cfssl's `serve`, CRL generation against
-# `openssl ca -gencrl`. Installs what is missing (apt), builds a
+# certificate issuance against cfssl's `serve` and `openssl speed`, CRL
+# generation against `openssl ca -gencrl`, OCSP against `openssl ocsp -port`
+# (both driven by wrk). Installs what is missing (apt), builds a
 # RelWithDebInfo tree in build-bench/, and writes the result tables to
-# var/bench/results.txt. Not part of CI: nothing here is registered in ctest,
-# and nothing fails on a figure.
+# var/bench/results.txt and each benchmark's figures to var/bench/*.json.
+# Not part of CI: nothing here is registered in ctest, and nothing fails on a
+# figure.
 #
-#   scripts/bench.sh                   # 2000 certificates, 10,000 revoked entries
-#   TSR_BENCH_N=500 TSR_BENCH_R=2000 scripts/bench.sh    # a quicker look
+#   scripts/bench.sh       # 1000 certificates per row; CRLs of 10k, 100k, 1M entries
+#   TSR_BENCH_N=200 TSR_BENCH_R=10000 TSR_BENCH_OCSP_S=3 scripts/bench.sh   # a quicker look
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
-# The peers measured beside tessera are not needed by the tests.
-TSR_PACKAGES+=(golang-cfssl)
+# The peers, the load generator and time(1) are not needed by the tests.
+TSR_PACKAGES+=(golang-cfssl wrk time)
 tsr_install_deps
 
 echo "== build (RelWithDebInfo, build-bench/)"
@@ -37,12 +39,16 @@ trap 'rm -f "$tmp"' EXIT
   echo
 } >"$tmp"
 
+export TSR_BENCH_OUT="$PWD/var/bench"
 echo "== issuance: tessera vs cfssl serve"
 "$python" tests/bench/bench_issue.py | tee -a "$tmp"
 echo >>"$tmp"
 echo "== CRL generation: tessera vs openssl ca -gencrl"
 "$python" tests/bench/bench_crl.py | tee -a "$tmp"
+echo >>"$tmp"
+echo "== OCSP: tessera publisher vs openssl ocsp -port, wrk"
+"$python" tests/bench/bench_ocsp.py | tee -a "$tmp"
 
 mv "$tmp" "$results"
 trap - EXIT
-echo "== written to $results"
+echo "== written to $results and var/bench/{issue,crl,ocsp}.json"

@@ -1,13 +1,21 @@
 """CRL generation: tessera's SignCrl beside `openssl ca -gencrl`, measured in
 the same run, for the same revoked serials and the same key type (EC P-256
-issuing key).
+issuing key), at R = 10 000, 100 000 and 1 000 000 revoked entries: time
+and peak memory.
 
     PYTHONPATH=build/gen/python:tests/integration TSR_BUILD_DIR=build \\
-        /usr/bin/python3 tests/bench/bench_crl.py [-r 10000]
+        /usr/bin/python3 tests/bench/bench_crl.py [-r 10000,100000,1000000]
 
-tessera first issues R authentication certificates and revokes them
-(keyCompromise) over the bus as perso; that set-up is not measured. Then a
-full CRL is made 5 times each way, in 5 rounds that take each way in turn:
+tessera first issues 200 authentication certificates and revokes them
+(keyCompromise) over the bus as perso; the rest of the R revoked
+certificates are rows added with SQL (copies of a real row with their own
+serial, revoked at the same time for the same reason; their certificate_der
+is a placeholder, which the CRL does not read). That set-up is not measured.
+Then, for each R, a full CRL is made several times each way (5 at 10 000, 3
+at 100 000, 2 at 1 000 000), in rounds that take each way in turn. Peak
+memory: the ca process's peak RSS during the call (VmHWM after writing 5 to
+/proc/<pid>/clear_refs, so it is this CRL's peak, the process's own ~base
+included; PostgreSQL's memory not counted); openssl's from /usr/bin/time -v.
 
 - tessera SignCrl over the bus (the publisher's identity, as the publisher
   asks for it): the query of every revoked certificate, the CRL built and
@@ -24,7 +32,9 @@ import argparse
 import datetime
 import os
 import shutil
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,14 +49,61 @@ import benchlib  # noqa: E402
 from benchlib import say  # noqa: E402
 from tessera.v1 import ca_pb2  # noqa: E402
 
-RUNS = 5
-HEADERS = ["system", "mode", "R", "median ms", "min ms", "max ms", "CRL bytes (DER)"]
+HEADERS = ["system", "mode", "R", "median ms", "min ms", "max ms", "peak RSS MiB",
+           "CRL bytes (DER)"]
+SEEDED = 200                    # certificates really issued and revoked over the bus
 FRESHEST = "http://pki.tessera.example/issuing-delta.crl"
 
 
-def summary(label, mode, entries, times, size):
+def runs_for(entries):
+    return 5 if entries <= 10000 else 3 if entries <= 100000 else 2
+
+
+def summary(label, mode, entries, times, peak_kib, size):
     return [label, mode, str(entries), f"{statistics.median(times) * 1000:.1f}",
-            f"{min(times) * 1000:.1f}", f"{max(times) * 1000:.1f}", str(size)]
+            f"{min(times) * 1000:.1f}", f"{max(times) * 1000:.1f}",
+            f"{max(peak_kib) / 1024:.0f}" if peak_kib else "", str(size)]
+
+
+def add_revoked(system, total, revoked_at):
+    """Adds rows to ca.certificates until `total` are revoked: copies of a
+    revoked row with their own serial (16 bytes, top bit clear) and request
+    id. Returns every revoked serial (hex)."""
+    conn = system.cluster.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM ca.certificates WHERE state = 2")
+            have = cur.fetchone()[0]
+            if total > have:
+                cur.execute("""
+                    INSERT INTO ca.certificates (serial, serial_hex, issuer_sha256,
+                        card_request_id, holder_id, use, level, spki_sha256, subject, not_before,
+                        not_after, certificate_der, issued_by, state, reason, revoked_at,
+                        change_seq)
+                    SELECT decode(h, 'hex'), h, t.issuer_sha256, 'bulk-' || i, 'bulk-' || i,
+                           t.use, t.level, md5(h), t.subject, t.not_before, t.not_after,
+                           '\\x30'::bytea, t.issued_by, 2, t.reason, %s, t.change_seq
+                    FROM generate_series(%s, %s) AS i,
+                         LATERAL (SELECT '4' || substr(md5('bench' || i), 2) AS h) AS x,
+                         (SELECT * FROM ca.certificates WHERE state = 2 LIMIT 1) AS t""",
+                            (revoked_at, have, total - 1))
+            conn.commit()
+            cur.execute("SELECT serial_hex FROM ca.certificates WHERE state = 2")
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def ca_peak_reset(pid):
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def ca_peak_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def crl_entries(der):
@@ -90,10 +147,13 @@ class TesseraBus:
         self.ca = benchlib.TesseraCa(system, identity="publisher")
         self.ca.warm()
         self.der = None
+        self.pid = system.services["ca"].proc.pid
 
     def once(self):
-        payload = self.ca.call("SignCrl", ca_pb2.SignCrlRequest(), timeout=120.0)
+        ca_peak_reset(self.pid)
+        payload = self.ca.call("SignCrl", ca_pb2.SignCrlRequest(), timeout=600.0)
         self.der = ca_pb2.SignCrlReply.FromString(payload).crl_der
+        return ca_peak_kib(self.pid)
 
     def result(self):
         return self.der, self.system.bench_issuing_pem
@@ -116,6 +176,7 @@ class TesseraCli:
                                  timeout=180)
         if result.returncode != 0:
             raise RuntimeError(f"tessera ca crl: {result.stderr}")
+        return None
 
     def result(self):
         return pem_to_der(self.out), self.system.bench_issuing_pem
@@ -145,6 +206,16 @@ def utc(when):
     return when.strftime("%Y%m%d%H%M%SZ")
 
 
+def write_index(root, serials, revoked_at):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    expiry = utc(now + datetime.timedelta(days=1095))
+    revoked = f"{utc(revoked_at)},keyCompromise"
+    subject = "/C=FR/O=Société Exemple/OU=0002 73282932000074/CN=Élodie DUPRÉ"
+    with open(root / "index.txt", "w", encoding="utf-8") as index:
+        for serial in serials:
+            index.write(f"R\t{expiry}\t{revoked}\t{serial.upper()}\tunknown\t{subject}\n")
+
+
 def openssl_ca(root, issuing_subject, serials, revoked_at):
     """An openssl CA directory whose index.txt holds `serials`, revoked."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -168,12 +239,7 @@ def openssl_ca(root, issuing_subject, serials, revoked_at):
     (root / "crlnumber").write_text("01\n")
     (root / "serial").write_text("01\n")
     (root / "index.txt.attr").write_text("unique_subject = no\n")
-    expiry = utc(now + datetime.timedelta(days=1095))
-    revoked = f"{utc(revoked_at)},keyCompromise"
-    subject = "/C=FR/O=Société Exemple/OU=0002 73282932000074/CN=Élodie DUPRÉ"
-    with open(root / "index.txt", "w", encoding="utf-8") as index:
-        for serial in serials:
-            index.write(f"R\t{expiry}\t{revoked}\t{serial.upper()}\tunknown\t{subject}\n")
+    write_index(root, serials, revoked_at)
     (root / "openssl.cnf").write_text(f"""\
 [ ca ]
 default_ca = bench
@@ -209,9 +275,17 @@ class OpensslCa:
         self.ca_cert = openssl_ca(self.root, issuing_subject, serials, revoked_at)
         self.out = self.root / "crl.pem"
 
+    def update(self, serials, revoked_at):
+        write_index(self.root, serials, revoked_at)
+
     def once(self):
-        benchlib.openssl("ca", "-gencrl", "-config", str(self.root / "openssl.cnf"),
-                         "-out", str(self.out))
+        """openssl under /usr/bin/time -v: its peak RSS in KiB."""
+        result = subprocess.run(
+            ["/usr/bin/time", "-v", "openssl", "ca", "-gencrl", "-config",
+             str(self.root / "openssl.cnf"), "-out", str(self.out)],
+            capture_output=True, text=True, check=True)
+        found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+        return int(found.group(1)) if found else None
 
     def result(self):
         return pem_to_der(self.out), self.ca_cert
@@ -222,41 +296,58 @@ class OpensslCa:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-r", type=int, default=int(os.environ.get("TSR_BENCH_R", 10000)),
-                        help="revoked entries in the CRL (default 10000)")
+    parser.add_argument("-r", default=os.environ.get("TSR_BENCH_R", "10000,100000,1000000"),
+                        help="revoked entries, comma-separated (default 10000,100000,1000000)")
     parser.add_argument("-c", "--clients", type=int, default=4,
                         help="concurrent clients for the set-up (default 4)")
     args = parser.parse_args()
+    sizes = sorted(int(r) for r in args.r.split(","))
 
     say("== tessera (SoftHSM2 token): starting enrollment and ca, ceremony, activation")
     system = benchlib.start_tessera()
-    makers = []
+    makers, rows, document = [], [], {"rows": []}
     try:
-        serials, revoked_at = populate(system, args.r, args.clients)
+        seeded, revoked_at = populate(system, min(SEEDED, sizes[0]), args.clients)
         issuing = x509.load_pem_x509_certificate(system.bench_issuing_pem.read_bytes())
-        say("== the openssl CA: index.txt with the same serials")
-        makers = [TesseraBus(system), TesseraCli(system)]
-        makers.append(OpensslCa(issuing.subject, serials, revoked_at))
-        # In turns, so that whatever else the machine does falls on all alike.
-        times = {maker: [] for maker in makers}
-        for run in range(RUNS):
-            say(f"== round {run + 1}/{RUNS}: one CRL each")
-            for maker in makers[run % len(makers):] + makers[:run % len(makers)]:
-                t0 = time.perf_counter()
-                maker.once()
-                times[maker].append(time.perf_counter() - t0)
-        rows = []
-        for maker in makers:
-            der, ca_cert = maker.result()
-            check(der, ca_cert, len(serials), f"{maker.label} {maker.mode}")
-            rows.append(summary(maker.label, maker.mode, len(serials), times[maker], len(der)))
+        bus, cli = TesseraBus(system), TesseraCli(system)
+        makers = [bus, cli]
+        peer = OpensslCa(issuing.subject, seeded, revoked_at)
+        makers.append(peer)
+        for entries in sizes:
+            say(f"== R = {entries}: revoked rows added with SQL, index.txt written")
+            serials = add_revoked(system, entries, revoked_at)
+            peer.update(serials, revoked_at)
+            runs = runs_for(entries)
+            # The CLI adds a process start and a PEM file: measured at the
+            # smallest size only.
+            ways = makers if entries == sizes[0] else [bus, peer]
+            times = {maker: [] for maker in ways}
+            peaks = {maker: [] for maker in ways}
+            for run in range(runs):
+                say(f"   round {run + 1}/{runs}: one CRL each")
+                for maker in ways[run % len(ways):] + ways[:run % len(ways)]:
+                    t0 = time.perf_counter()
+                    peak = maker.once()
+                    times[maker].append(time.perf_counter() - t0)
+                    if peak:
+                        peaks[maker].append(peak)
+            for maker in ways:
+                der, ca_cert = maker.result()
+                check(der, ca_cert, len(serials), f"{maker.label} {maker.mode}")
+                rows.append(summary(maker.label, maker.mode, len(serials), times[maker],
+                                    peaks[maker], len(der)))
+                document["rows"].append({
+                    "system": maker.label, "mode": maker.mode, "entries": len(serials),
+                    "runs_s": times[maker], "median_ms": statistics.median(times[maker]) * 1000,
+                    "peak_rss_kib": max(peaks[maker]) if peaks[maker] else None,
+                    "crl_bytes": len(der)})
     finally:
         for maker in makers:
             maker.close()
         system.stop()
 
-    print(f"CRL generation, full CRL of R revoked entries, EC P-256 issuing key, "
-          f"{RUNS} runs — {benchlib.machine_line()}")
+    print(f"CRL generation, full CRL of R revoked entries, EC P-256 issuing key — "
+          f"{benchlib.machine_line()}")
     print(benchlib.table(HEADERS, rows))
     print("""
 tessera SignCrl: a bus round trip; in the ca process a transaction that locks
@@ -269,7 +360,10 @@ tessera ca crl: the same, plus starting the CLI, its CURVE handshake and the
   PEM file written.
 openssl ca -gencrl: a process that reads index.txt, the key file and the CA
   certificate, builds and signs the CRL and writes it (PEM); nothing stored.
-Each entry: serial (16 bytes), revocation date, reason keyCompromise.""")
+Each entry: serial (16 bytes), revocation date, reason keyCompromise.
+Peak RSS: the ca process's VmHWM during the call (reset before it), its
+  resting size included; openssl's maximum resident set size (time -v).""")
+    benchlib.write_json("crl", document)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """Certificate issuance: tessera's IssueCertificate over the bus beside
 cfssl's `serve` (POST /api/v1/cfssl/sign), measured in the same run, with
-the same pre-made EC P-256 CSRs.
+the same pre-made CSRs (EC P-256 and RSA-2048 holder keys; the CA key is EC
+P-256 in both), beside the machine's raw limit from `openssl speed`.
 
     PYTHONPATH=build/gen/python:tests/integration TSR_BUILD_DIR=build \\
-        /usr/bin/python3 tests/bench/bench_issue.py [-n 2000] [-c 4]
+        /usr/bin/python3 tests/bench/bench_issue.py [-n 1000] [-c 1,8,32]
 
-Each system is measured two ways: sequentially (one client, one request at
-a time: latency p50/p99) and with C concurrent clients (threads, each with
-its own connection: throughput). tessera runs as three systems: its CA key
-in a SoftHSM2 token (the default), in the file key store (a key in process
-memory, as cfssl's is), and in the token with PostgreSQL's fsync back on.
+Each system is measured for each holder key type at 1, 8 and 32 concurrent
+clients (threads, each with its own connection): throughput and p50/p99
+latency. tessera runs with PostgreSQL's fsync, synchronous_commit and
+full_page_writes on (durable storage, as deployed) and its CA key in a
+SoftHSM2 token; --only adds the harness's fsync-off system and the file key
+store (a key in process memory, as cfssl's is).
 
 All systems run at once and are measured in turns: the N certificates of a
 measurement are issued in R rounds of N/R, each round visiting every system
@@ -37,7 +39,7 @@ import benchlib  # noqa: E402
 from benchlib import say  # noqa: E402
 from tessera.v1 import ca_pb2, envelope_pb2  # noqa: E402
 
-HEADERS = ["system", "mode", "N", "total s", "certs/s", "p50 ms", "p99 ms"]
+HEADERS = ["system", "holder key", "clients", "N", "total s", "certs/s", "p50 ms", "p99 ms"]
 
 
 def row(system, mode, wall, latencies):
@@ -45,6 +47,13 @@ def row(system, mode, wall, latencies):
     return [system, mode, str(n), f"{wall:.2f}", f"{n / wall:.0f}",
             f"{benchlib.percentile(latencies, 50) * 1000:.2f}",
             f"{benchlib.percentile(latencies, 99) * 1000:.2f}"]
+
+
+def figures(wall, latencies):
+    n = len(latencies)
+    return {"n": n, "total_s": wall, "per_s": n / wall,
+            "p50_ms": benchlib.percentile(latencies, 50) * 1000,
+            "p99_ms": benchlib.percentile(latencies, 99) * 1000}
 
 
 class Measure:
@@ -76,7 +85,9 @@ class Tessera:
         return ca
 
     def work(self, mode):
-        return lambda ca, i, csr: ca.issue(csr, f"{self.run}-{mode}-{i}")
+        # The holder follows the key: one key, one holder.
+        return lambda ca, i, csr: ca.issue(csr, f"{self.run}-{mode}-{i}",
+                                           holder=f"h-{self.run}-{mode[:3]}-{csr.key_index}")
 
     def settle(self, timeout=30):
         """Waits until the outbox relay has published every event."""
@@ -226,99 +237,116 @@ def chunks(items, rounds):
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def measure(targets, sequential, concurrent, clients, rounds):
-    """Returns {(target, mode): Measure}, modes "seq" and "conc"."""
-    results = {(t, m): Measure() for t in targets for m in ("seq", "conc")}
-    seq_chunks, conc_chunks = chunks(sequential, rounds), chunks(concurrent, rounds)
-    for r in range(len(seq_chunks)):
+def measure(targets, csrs, clients, rounds, mode):
+    """Returns {target: Measure} for `csrs` issued by `clients` threads."""
+    results = {t: Measure() for t in targets}
+    parts = chunks(csrs, rounds)
+    for r, part in enumerate(parts):
         order = targets[r % len(targets):] + targets[:r % len(targets)]
-        say(f"   round {r + 1}/{len(seq_chunks)}: "
-            f"{len(seq_chunks[r])} sequential + {len(conc_chunks[r])} with {clients} clients "
-            f"on each system")
         for target in order:
-            for mode, part, threads in (("seq", seq_chunks[r], 1),
-                                        ("conc", conc_chunks[r], clients)):
-                results[(target, mode)].add(*benchlib.run_clients(
-                    part, threads, target.connect, target.work(f"{mode}{r}")))
-                target.settle()
+            results[target].add(*benchlib.run_clients(
+                part, clients, target.connect, target.work(f"{mode}-r{r}")))
+            target.settle()
     return results
+
+
+def raw_limit(rates, alg, cpus):
+    """Certificates per second the machine's OpenSSL could sign if it did
+    nothing else: the CSR's signature checked (holder key) plus one EC P-256
+    signature (the CA key), on every core."""
+    verify = rates[f"{'ecdsap256' if alg == 'ec-p256' else 'rsa2048'}_verify"]
+    sign = rates["ecdsap256_sign"]
+    return cpus / (1 / verify + 1 / sign)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=int(os.environ.get("TSR_BENCH_N", 2000)),
-                        help="certificates per measurement (default 2000)")
-    parser.add_argument("-c", "--clients", type=int, default=4,
-                        help="concurrent clients (default 4)")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="turns each measurement is split into (default 4)")
+    parser.add_argument("-n", type=int, default=int(os.environ.get("TSR_BENCH_N", 1000)),
+                        help="certificates per measurement (default 1000)")
+    parser.add_argument("-c", "--clients", default="1,8,32",
+                        help="concurrent clients, comma-separated (default 1,8,32)")
+    parser.add_argument("--holder", default=",".join(benchlib.HOLDER_ALGS),
+                        help="holder key types (default ec-p256,rsa2048)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="turns each measurement is split into (default 2)")
     parser.add_argument("--warmup", type=int, default=50)
-    systems = ["tessera", "tessera-file", "tessera-durable", "cfssl"]
+    systems = ["tessera-durable", "tessera", "tessera-file", "cfssl"]
     parser.add_argument("--only", choices=systems, action="append",
-                        help="run only these systems (repeatable)")
+                        help="run only these systems (repeatable; default tessera-durable, cfssl)")
     args = parser.parse_args()
-    only = set(args.only or systems)
+    only = set(args.only or ["tessera-durable", "cfssl"])
+    levels = [int(c) for c in args.clients.split(",")]
+    algs = args.holder.split(",")
 
-    say(f"making {2 * args.n + args.warmup} EC P-256 CSRs")
-    csrs = benchlib.make_csrs(2 * args.n + args.warmup)
-    warmup, sequential, concurrent = (csrs[:args.warmup], csrs[args.warmup:args.warmup + args.n],
-                                      csrs[args.warmup + args.n:])
+    csrs = {}
+    for alg in algs:
+        say(f"making {args.n + args.warmup} {alg} CSRs")
+        csrs[alg] = benchlib.make_csrs(args.n + args.warmup, alg=alg,
+                                       keys=64 if alg == "rsa2048" else None)
     fsync = benchlib.fsync_ms(tempfile.gettempdir())
+    say("== openssl speed ecdsap256 rsa2048 (one core)")
+    rates = benchlib.openssl_speed("ecdsap256", "rsa2048")
+    cpus = os.cpu_count()
 
-    targets = []
+    targets, rows, document = [], [], {"n": args.n, "rounds": args.rounds, "fsync_ms": fsync,
+                                       "openssl_speed_one_core": rates, "rows": []}
     try:
-        if "tessera" in only:
-            targets.append(Tessera("tessera (SoftHSM2 token)"))
-        if "tessera-file" in only:
-            targets.append(Tessera("tessera (file key store)", keystore="file"))
         if "tessera-durable" in only:
             targets.append(Tessera("tessera (SoftHSM2, fsync on)", durable=True))
+        if "tessera" in only:
+            targets.append(Tessera("tessera (SoftHSM2, fsync off)"))
+        if "tessera-file" in only:
+            targets.append(Tessera("tessera (file key store, fsync off)", keystore="file"))
         if "cfssl" in only:
             targets.append(Cfssl())
 
-        say("== warm-up (not measured): first statements prepared, caches filled")
-        for target in targets:
-            benchlib.run_clients(warmup, 1, target.connect, target.work("warm"))
-            target.settle()
-        say(f"== {args.n} certificates sequentially and {args.n} with {args.clients} clients "
-            f"per system, in {args.rounds} rounds")
-        results = measure(targets, sequential, concurrent, args.clients, args.rounds)
-
-        rows, floor = [], []
-        for target in targets:
-            for mode, name in (("seq", "sequential"), ("conc", f"{args.clients} clients")):
-                m = results[(target, mode)]
-                target.check(m.results)
-                rows.append(row(target.label, name, m.wall, m.latencies))
-        first = next((t for t in targets if isinstance(t, Tessera)), None)
-        if first is not None:
-            say("== tessera's floor: GetStatus and Ping")
-            floor = first.floor(args.n, results[(first, "seq")].results[0].serial_hex)
+        for alg in algs:
+            warmup, work = csrs[alg][:args.warmup], csrs[alg][args.warmup:]
+            say(f"== {alg}: warm-up (not measured)")
+            for target in targets:
+                benchlib.run_clients(warmup, 1, target.connect, target.work(f"{alg}-warm"))
+                target.settle()
+            for clients in levels:
+                say(f"== {alg}, {clients} clients: {args.n} certificates per system, "
+                    f"{args.rounds} rounds")
+                results = measure(targets, work, clients, args.rounds, f"{alg}-c{clients}")
+                for target in targets:
+                    m = results[target]
+                    target.check(m.results)
+                    f = figures(m.wall, m.latencies)
+                    rows.append([target.label, alg, str(clients), str(f["n"]),
+                                 f"{f['total_s']:.2f}", f"{f['per_s']:.0f}",
+                                 f"{f['p50_ms']:.2f}", f"{f['p99_ms']:.2f}"])
+                    document["rows"].append(dict(f, system=target.label, holder=alg,
+                                                 clients=clients))
+            limit = raw_limit(rates, alg, cpus)
+            rows.append(["openssl speed (raw limit)", alg, f"{cpus} cores", "", "",
+                         f"{limit:.0f}", "", ""])
+            document["rows"].append({"system": "openssl speed (raw limit)", "holder": alg,
+                                     "clients": cpus, "per_s": limit})
     finally:
         for target in targets:
             target.stop()
 
-    print(f"Certificate issuance, EC P-256 issuing key, EC P-256 CSRs — {benchlib.machine_line()}")
+    print(f"Certificate issuance, EC P-256 issuing key — {benchlib.machine_line()}")
     print(benchlib.table(HEADERS, rows))
-    if floor:
-        print("\ntessera's floor, sequential, same system: a read-only method and Ping")
-        print(benchlib.table(["system", "method", "N", "total s", "calls/s", "p50 ms", "p99 ms"],
-                             floor))
     print(f"""
 tessera: IssueCertificate over the bus (ZeroMQ CURVE, perso's identity), each
   request in a database transaction with the certificate row, an audit row and
   an outbox event, subject built from the request and the certificate checked
-  against its profile before it is signed. In the SoftHSM2 rows every signature
-  is a PKCS#11 round trip (C_SignInit/C_Sign through libp11); in the file row
-  the key is in the ca process's memory, as cfssl's is. The ca runs 3 workers.
+  against its profile before it is signed; the CA key in a SoftHSM2 token (a
+  PKCS#11 round trip per signature). fsync on: PostgreSQL with fsync,
+  synchronous_commit and full_page_writes on; one 8 KiB write + fsync takes
+  {fsync:.2f} ms on this machine's disk.
 cfssl: POST /api/v1/cfssl/sign over HTTP/1.1 keep-alive, in-memory key, no
   certificate database (no -db-config): nothing is stored or audited.
-fsync on: PostgreSQL with fsync, synchronous_commit and full_page_writes on
-  (the other tessera rows run with them off, as the test harness does); one
-  8 KiB write + fsync takes {fsync:.2f} ms on this machine's disk.
-All systems ran at once, measured in {args.rounds} interleaved rounds. Latencies
-are per request as the client sees it; the clients are Python threads on the
-same machine as the servers.""")
+openssl speed (raw limit): {cpus} cores x 1 / (1/verify(holder key) + 1/sign(P-256)),
+  from `openssl speed` on one core: the CSR's check plus the signature and
+  nothing else (no encoding, no I/O).
+Systems ran at once, measured in {args.rounds} interleaved rounds. Latencies are
+per request as the client sees it; the clients are Python threads on the same
+machine as the servers (at 32 clients they take a share of the 2 cores).""")
+    benchlib.write_json("issue", document)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from tessera.v1 import ca_pb2, envelope_pb2
@@ -36,22 +36,37 @@ def say(*args):
 # --- CSRs -----------------------------------------------------------------
 
 class Csr:
-    __slots__ = ("der", "pem")
+    __slots__ = ("der", "pem", "key_index")
 
-    def __init__(self, der, pem):
+    def __init__(self, der, pem, key_index):
         self.der = der
         self.pem = pem
+        self.key_index = key_index
 
 
-def make_csrs(count, cn="bench holder"):
-    """count EC P-256 CSRs, each with its own key, as DER and PEM."""
+HOLDER_ALGS = ("ec-p256", "rsa2048")
+
+
+def make_csrs(count, cn="bench holder", alg="ec-p256", keys=None):
+    """count CSRs as DER and PEM. alg: ec-p256 or rsa2048 (the holder's
+    key). keys: how many distinct keys (default one per CSR); RSA keys are
+    slow to make, so RSA runs reuse a pool and tessera's holder id follows
+    the key (one key, one holder)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    keys = min(count, keys or count)
+    if alg == "ec-p256":
+        pool = [ec.generate_private_key(ec.SECP256R1()) for _ in range(keys)]
+    elif alg == "rsa2048":
+        pool = [rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                for _ in range(keys)]
+    else:
+        raise ValueError(f"unknown holder key algorithm {alg}")
     out = []
-    for _ in range(count):
-        key = ec.generate_private_key(ec.SECP256R1())
+    for i in range(count):
+        key = pool[i % keys]
         csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
         out.append(Csr(csr.public_bytes(serialization.Encoding.DER),
-                       csr.public_bytes(serialization.Encoding.PEM).decode()))
+                       csr.public_bytes(serialization.Encoding.PEM).decode(), i % keys))
     return out
 
 
@@ -97,16 +112,22 @@ def make_durable(system):
         raise RuntimeError(f"PostgreSQL settings still off: {off}")
 
 
-def start_tessera(keystore=None, issuing_alg="ec-p256", durable=False):
-    """A system running enrollment and ca, its ceremony done by the officer
-    (issuing key `issuing_alg`) and the key activated by alice and bob.
-    keystore: None (SoftHSM2 token, the default) or "file". durable: turn
-    PostgreSQL's fsync and synchronous commit back on."""
+def start_tessera(keystore=None, issuing_alg="ec-p256", durable=False, services=None,
+                  service_env=None, before_start=None):
+    """A system running enrollment and ca (or `services`), its ceremony done
+    by the officer (issuing key `issuing_alg`) and the key activated by alice
+    and bob. keystore: None (SoftHSM2 token, the default) or "file". durable:
+    turn PostgreSQL's fsync and synchronous commit back on. service_env:
+    {service: {name: value}}; before_start(system) may add more."""
     system = new_system()
+    for name, env in (service_env or {}).items():
+        system.service_env[name] = dict(env)
     if keystore:
-        system.service_env["ca"] = {"TSR_CA_KEYSTORE": keystore}
+        system.service_env.setdefault("ca", {})["TSR_CA_KEYSTORE"] = keystore
     try:
-        system.start(["enrollment", "ca"])
+        if before_start:
+            before_start(system)
+        system.start(services or ["enrollment", "ca"])
         if durable:
             make_durable(system)
         for who in ("alice", "bob"):
@@ -158,9 +179,10 @@ class TesseraCa:
         if reply is None:
             raise RuntimeError("Ping: no reply")
 
-    def issue(self, csr, tag):
+    def issue(self, csr, tag, holder=None):
         message = ca_pb2.IssueCertificateRequest(
-            card_request_id=f"bench-{tag}", holder_id=f"h-{tag}", csr_der=csr.der, use=AUTH,
+            card_request_id=f"bench-{tag}", holder_id=holder or f"h-{tag}", csr_der=csr.der,
+            use=AUTH,
             level=LEVEL2, subject=ca_pb2.Subject(**HOLDER_SUBJECT))
         payload = self.call("IssueCertificate", message)
         return ca_pb2.IssueCertificateReply.FromString(payload).certificate
@@ -299,3 +321,35 @@ def fsync_ms(directory, rounds=100):
 
 def token():
     return secrets.token_hex(4)
+
+
+def write_json(name, document):
+    """Writes a benchmark's results as var/bench/<name>.json (or under
+    TSR_BENCH_OUT) and returns the path."""
+    out = os.environ.get("TSR_BENCH_OUT") or os.path.join(
+        os.environ.get("TSR_SOURCE_DIR", "."), "var", "bench")
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, f"{name}.json")
+    document = dict(document, machine=machine_line(), cpus=os.cpu_count(),
+                    written=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    with open(path, "w") as f:
+        json.dump(document, f, indent=1)
+    say(f"   written {path}")
+    return path
+
+
+def openssl_speed(*algorithms, seconds=2):
+    """{name: operations per second} from `openssl speed` on one core, for
+    ecdsap256 (sign, verify) and rsa2048 (sign, verify)."""
+    result = subprocess.run(["openssl", "speed", "-seconds", str(seconds), *algorithms],
+                            capture_output=True, text=True, check=True)
+    rates = {}
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if line.startswith(" 256 bits ecdsa (nistp256)") and len(fields) >= 8:
+            rates["ecdsap256_sign"] = float(fields[-2])
+            rates["ecdsap256_verify"] = float(fields[-1])
+        if line.startswith("rsa 2048 bits") and len(fields) >= 7:
+            rates["rsa2048_sign"] = float(fields[-2])
+            rates["rsa2048_verify"] = float(fields[-1])
+    return rates
