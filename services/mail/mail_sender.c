@@ -15,6 +15,7 @@
 #define S_GAUGE_EVERY_MS 5000
 #define S_WARN_EVERY_MS 60000
 #define S_SECRET_MAX 256
+#define S_RECORD_RETRY_MAX_MS 2000  //  between two tries to record a sent e-mail
 
 char *
 mail_sender_compose (mail_state_t *state, const mail_claim_t *claim, size_t *size,
@@ -64,10 +65,42 @@ mail_sender_compose (mail_state_t *state, const mail_claim_t *claim, size_t *siz
     return message;
 }
 
+//  An e-mail the SMTP server accepted must be recorded as sent: left to
+//  the lease, it would go out a second time. So its outcome is written
+//  again, the database reconnecting, until it holds or the sender is asked
+//  to stop (then only a process death between the server's reply and the
+//  commit can send it twice). 0 recorded, -1 stopped first.
+static int
+s_record_sent (mail_state_t *state, tsr_db_t *db, zsock_t *pipe, const mail_claim_t *claim,
+               const char *detail)
+{
+    if (mail_outbox_finish (db, state, claim, MAIL_ATTEMPT_SENT, detail) == 0)
+        return 0;
+    tsr_log_error (claim->trace_id, "mail.outcome_not_recorded", "email_id", claim->email_id,
+                   "reason", tsr_db_error (db), "next", "retrying until the database answers",
+                   NULL);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    int delay_ms = 100, rc = -1;
+    while (poller) {
+        if (zpoller_wait (poller, delay_ms) == pipe || zpoller_terminated (poller))
+            break;              //  the stop request stays in the pipe for the loop
+        delay_ms = delay_ms * 2 > S_RECORD_RETRY_MAX_MS ? S_RECORD_RETRY_MAX_MS : delay_ms * 2;
+        if (tsr_db_ping (db) == 0
+        &&  mail_outbox_finish (db, state, claim, MAIL_ATTEMPT_SENT, detail) == 0) {
+            tsr_log_info (claim->trace_id, "mail.outcome_recorded", "email_id", claim->email_id,
+                          NULL);
+            rc = 0;
+            break;
+        }
+    }
+    zpoller_destroy (&poller);
+    return rc;
+}
+
 //  Claims and sends one e-mail. 1 sent or failed (go on), 0 nothing due
 //  or the signer not ready, -1 database trouble (stop for now).
 static int
-s_send_one (mail_state_t *state, tsr_db_t *db)
+s_send_one (mail_state_t *state, tsr_db_t *db, zsock_t *pipe)
 {
     mail_claim_t claim;
     int claimed = mail_outbox_claim (db, state, &claim);
@@ -101,12 +134,17 @@ s_send_one (mail_state_t *state, tsr_db_t *db)
         tsr_log_warn (claim.trace_id, "mail.attempt_failed", "email_id", claim.email_id,
                       "attempts", attempts, "reason", detail, NULL);
     }
-    //  A database failure here leaves the claim to expire: the e-mail goes
-    //  again after the lease (the one duplicate the design accepts).
-    int rc = mail_outbox_finish (db, state, &claim, outcome, detail) ? -1 : 1;
-    if (rc < 0)
-        tsr_log_error (claim.trace_id, "mail.outcome_not_recorded", "email_id", claim.email_id,
-                       "reason", tsr_db_error (db), NULL);
+    //  A failure to record a retry or a dead letter leaves the claim to
+    //  expire: the e-mail is tried again after the lease, which is right.
+    int rc;
+    if (outcome == MAIL_ATTEMPT_SENT)
+        rc = s_record_sent (state, db, pipe, &claim, detail) ? -1 : 1;
+    else {
+        rc = mail_outbox_finish (db, state, &claim, outcome, detail) ? -1 : 1;
+        if (rc < 0)
+            tsr_log_error (claim.trace_id, "mail.outcome_not_recorded", "email_id",
+                           claim.email_id, "reason", tsr_db_error (db), NULL);
+    }
     mail_claim_release (&claim);
     return rc;
 }
@@ -163,7 +201,7 @@ s_actor (zsock_t *pipe, void *arg)
         }
         //  A stop request is heard between two e-mails.
         for (int i = 0; i < S_BATCH && !(zsock_events (pipe) & ZMQ_POLLIN); i++)
-            if (s_send_one (state, db) <= 0)
+            if (s_send_one (state, db, pipe) <= 0)
                 break;
     }
     zpoller_destroy (&poller);
