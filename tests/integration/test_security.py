@@ -529,3 +529,24 @@ def test_metacharacters_in_free_text_round_trip_and_nul_is_refused(system, regis
                         " WHERE operator_id = %s AND change = 'role_revoked'",
                 holder_op.operator_id) == [(why,)]
 
+
+
+# --- the log check itself ------------------------------------------------------------
+
+def test_the_teardown_finds_a_registered_secret_in_any_log(system):
+    """System.stop greps every log for what tests registered with
+    system.secret; this proves the grep finds one (then removes the bait)."""
+    pin, share = "48151623", bytes(range(40, 72))
+    system.secret(pin)
+    system.secret(share)
+    bait = system.root / "pg" / "bait.log"
+    try:
+        bait.write_text(f'{{"event":"x","pin":"{pin}"}}\nts=1764{pin}42 is a timestamp\n'
+                        f"share {share.hex()}\n")
+        found = system.leaked_secrets()
+        assert found == ["pg/bait.log: line 1 holds a registered secret",
+                         "pg/bait.log: line 3 holds a registered secret"]
+        assert all(pin not in line for line in found)
+    finally:
+        bait.unlink()
+    assert system.leaked_secrets() == []

@@ -2,6 +2,7 @@
 CURVE keys made by `tessera keygen`, the real service binaries as processes,
 and a bus client written with Debian's python3-zmq and python3-protobuf
 (an independent implementation of the wire protocol)."""
+import base64
 import fcntl
 import json
 import os
@@ -51,6 +52,15 @@ def command(system, name, binary):
             f"--log-file={system.root / f'{name}.valgrind.%p.log'}", str(binary)]
 
 
+# The first line of a sanitizer's report in a service's log.
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|: runtime error: ")
+
+# The first line of each error memcheck reports as it meets it.
+VALGRIND_ERROR = re.compile(r"^==\d+== (Invalid |Conditional jump|Use of uninitialised|Syscall param"
+                            r"|Mismatched free|Source and destination overlap|Argument .* of function)",
+                            re.M)
+
+
 def valgrind_findings(system):
     """Copies the valgrind logs out of the test directory and returns what
     they hold: ["ca.valgrind.123.log: 2 errors, 48 bytes definitely lost"]."""
@@ -66,8 +76,10 @@ def valgrind_findings(system):
         n_errors = int(errors[-1].replace(",", "")) if errors else None
         n_lost = int(lost[-1].replace(",", "")) if lost else 0
         if n_errors is None:
-            findings.append(f"{kept}: no summary (the process did not exit cleanly)")
-        elif n_errors or n_lost:
+            # Killed (a test's SIGKILL): no leak summary, but the errors met
+            # so far are in the log already.
+            n_errors = len(VALGRIND_ERROR.findall(text))
+        if n_errors or n_lost:
             findings.append(f"{kept}: {n_errors} errors, {n_lost} bytes definitely lost")
     return findings
 
@@ -331,28 +343,48 @@ class System:
     def secret(self, value):
         """Registers a secret the test used (password, PIN, PUK, activation
         code, one-time password, key share, management key...): at teardown no
-        log the system kept may hold it. Returns the value."""
+        log the system kept may hold it, nor (bytes: a key share) its hex or
+        base64 form. Returns the value."""
         if isinstance(value, bytes):
-            value = value.decode(errors="replace")
-        value = str(value)
+            forms = [value.hex(), value.hex().upper(), base64.b64encode(value).decode()]
+            try:
+                forms.append(value.decode())
+            except UnicodeDecodeError:
+                pass
+        else:
+            forms = [str(value)]
         # Shorter values (a 4-digit PIN) would match timestamps and ports.
-        if len(value) >= MIN_SECRET:
-            self.secrets.add(value)
+        self.secrets.update(f for f in forms if len(f) >= MIN_SECRET)
         return value
 
     def logs(self):
         """Every log the system kept: the services', the portal's (and its
-        audit file), the SMTP sink's, valgrind's, PostgreSQL's."""
+        audit file), valgrind's, PostgreSQL's."""
         return [p for p in self.root.rglob("*")
                 if p.is_file() and (p.suffix in (".log", ".jsonl") or p.name.endswith(".log.1"))
                 and "data" not in p.relative_to(self.root).parts]
 
+    def sanitizer_reports(self):
+        """["ca.log: ERROR: LeakSanitizer: ..."]: what ASan, LSan and UBSan
+        wrote in the services' logs (a sanitizer build; a leak at exit does
+        not fail a test by itself)."""
+        found = []
+        for path in sorted(self.root.glob("*.log")):
+            for line in path.read_text(errors="replace").splitlines():
+                if SANITIZER_REPORT.search(line):
+                    found.append(f"{path.name}: {line.strip()[:200]}")
+        return found
+
     def leaked_secrets(self):
         """["ca.log: line 12 holds a registered secret"], never the secret."""
+        # A secret of digits only (a PIN) must stand alone: not inside a
+        # longer number such as a timestamp.
+        patterns = [re.compile(r"(?<![0-9])" + re.escape(s) + r"(?![0-9])") if s.isdigit()
+                    else re.compile(re.escape(s)) for s in self.secrets]
         found = []
         for path in self.logs():
             for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-                if any(s in line for s in self.secrets):
+                if any(p.search(line) for p in patterns):
                     found.append(f"{path.relative_to(self.root)}: line {number} holds a "
                                  "registered secret")
         return found
@@ -364,6 +396,9 @@ class System:
             shutil.copy(cert, self.keyring / cert.name)
         keygen(self.keys, "intruder")          # never in the keyring
         self.hsm.init_token("tessera-ca")
+        # The system's own secrets: the token's SO PIN, the database passwords.
+        self.secret(self.hsm.so_pin_file.read_text().strip())
+        self.secret(re.search(r"password=(\S+)", self.cluster.admin_dsn).group(1))
         ca_env = {
             "SOFTHSM2_CONF": str(self.hsm.conf),
             "TSR_CA_PKCS11_TOKEN": "tessera-ca",
@@ -380,6 +415,7 @@ class System:
         self.service_env["enrollment"] = enrollment_env
         for offset, name in enumerate(SERVICES, start=1):
             self.services[name] = Service(self, name, offset)
+            self.secret(self.services[name].password)
         for name in names:
             self.services[name].start(wait=False)
         for name in names:
@@ -412,7 +448,7 @@ class System:
         self.context.destroy(0)
         self.port_lock.close()
         # The whole run's logs, once every process has written its last line.
-        problems = self.leaked_secrets() + valgrind_findings(self)
+        problems = self.leaked_secrets() + valgrind_findings(self) + self.sanitizer_reports()
         if VALGRIND:
             problems += [f"{name} (under valgrind) exited with {VALGRIND_EXIT}"
                          for name, code in codes.items()
