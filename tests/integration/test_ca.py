@@ -109,6 +109,8 @@ def ceremony(system):
     assert result.returncode == 0, result.stderr
     made = json.loads(result.stdout.strip().splitlines()[-1])
     shares = {name: next((out / name).glob("ca-*.*")) for name in ("alice", "bob", "carol")}
+    for share in shares.values():
+        system.secret(share.read_bytes())
     return dict(made, out=out, root=out / "root.pem", issuing=out / "issuing.pem", shares=shares)
 
 
@@ -192,7 +194,7 @@ def test_shares_are_private_files_that_gfcombine_reads(system, ceremony):
         secrets_seen.add(out.read_bytes())
         out.unlink()
     assert len(secrets_seen) == 1, "every pair of shares rebuilds the same secret"
-    secret = secrets_seen.pop()
+    secret = system.secret(secrets_seen.pop())        # the token's user PIN
     assert len(secret) == 48 and all(c in b"0123456789abcdef" for c in secret)
     for single in files:
         out = system.root / f"single-{secrets.token_hex(4)}"

@@ -142,6 +142,7 @@ def system():
         sink = SmtpSink(s.root / "smtp", s.port_base + 209).start()
         password_file = s.root / "smtp-password"
         password_file.write_text(sink.password + "\n")
+        s.secret(sink.password)
         s.service_env["mail"] = {
             "TSR_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
             "TSR_SMTP_STARTTLS": "required",
@@ -232,6 +233,7 @@ def ca(system, operators):
     assert result.returncode == 0, result.stderr
     for who in ("alice", "bob"):
         share = next((out / who).glob("ca-*.*"))
+        system.secret(share.read_bytes())
         done = system.cli("--json", "ca", "activate", "--share", str(share), identity=who)
         assert done.returncode == 0, done.stderr
     signer = system.root / "mail-keys" / "signer.crt"
@@ -315,7 +317,7 @@ def one_time_password(system, account_id, type_="account.created"):
     secret = read_cert(system.keys / "mail.cert")[1]
     box = nacl.public.SealedBox(nacl.public.PrivateKey(zmq.utils.z85.decode(secret.encode())))
     password = box.decrypt(issued.sealed_password).decode()
-    SECRETS.append(password)
+    SECRETS.append(system.secret(password))
     return password
 
 
@@ -375,7 +377,7 @@ def card_for(system, made):
         card_uuid=card_uuid, card_request_id=made["card_request_id"], person_id=holder.person_id,
         organisation_id=holder.organisation_id, state=perso_pb2.CARD_STATE_PERSONALISED))
     pin, code = f"{secrets.randbelow(10**8):08d}", f"AC-{secrets.token_hex(4).upper()}"
-    SECRETS.extend([pin, code])
+    SECRETS.extend([system.secret(pin), system.secret(code)])
     system.perso.add_event("pin_mailer.ready", card_uuid, perso_pb2.PinMailerReady(
         card_uuid=card_uuid, card_request_id=made["card_request_id"], person_id=holder.person_id,
         sealed_pin=sealed(system, pin), sealed_activation_code=sealed(system, code),

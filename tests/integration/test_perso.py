@@ -57,6 +57,7 @@ def system(pcsc):
     s = System()
     master = s.root / "perso-master.key"
     master.write_text(MASTER_KEY.hex() + "\n")
+    s.secret(MASTER_KEY)
     s.service_env["perso"] = {"TSR_PERSO_MASTER_KEY_FILE": str(master),
                               "TSR_PERSO_CARD_WAIT_MS": "4000", "TSR_PERSO_RUNNERS": "1"}
     try:
@@ -107,6 +108,7 @@ def ca_active(system, operators):
     assert result.returncode == 0, result.stderr
     for who in ("alice", "bob"):
         share = next((out / who).glob("ca-*.*"))
+        system.secret(share.read_bytes())
         done = system.cli("--json", "ca", "activate", "--share", str(share), identity=who)
         assert done.returncode == 0, done.stderr
     return out
@@ -213,7 +215,11 @@ def mailer(system, card_uuid, index=-1):
     event = P.PinMailerReady.FromString(bytes(found[index][0]))
     assert event.sealed_for_key == read_cert(system.keys / "mail.cert")[0]
     pin = mail_open(system, event.sealed_pin) if event.sealed_pin else None
-    return pin, mail_open(system, event.sealed_activation_code), event
+    code = system.secret(mail_open(system, event.sealed_activation_code))
+    system.secret(code.replace("-", ""))
+    if pin:
+        system.secret(pin)
+    return pin, code, event
 
 
 def ca_status(system, serial):
@@ -341,6 +347,8 @@ def test_the_card_takes_only_its_diversified_keys(system, pcsc, personalised):
     mgmt = diversified(job.card_uuid, b"tessera/perso/management-key/v1")[:16]
     puk = "%08d" % (int.from_bytes(diversified(job.card_uuid, b"tessera/perso/puk/v1")[:8],
                                    "big") % 10 ** 8)
+    system.secret(mgmt)
+    system.secret(puk)
     with CardSession(pcsc) as session:
         session.select_piv()
         assert mutual_auth(session, 0x03, bytes.fromhex("0102030405060708" * 3)) != 0x9000
@@ -689,7 +697,7 @@ def test_pkcs12_is_made_once_and_read_by_openssl(system, pcsc, registry, ca_acti
         [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE])
     # Not a card request.
     assert start_job(system, pcsc, card_request_id).status == PRECONDITION
-    password = "correct horse battery staple"
+    password = system.secret("correct horse battery staple")
     message = P.IssuePkcs12Request(
         card_request_id=card_request_id, account_id=account_of(system, holder.person_id),
         uses=[ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE],

@@ -198,6 +198,7 @@ class PersoStandIn(StandIn):
         super().__init__(system)
 
     def add_card(self, person_id, code, state=perso_pb2.CARD_STATE_SHIPPED, serials=()):
+        self.system.secret(code)
         uuid = str(__import__("uuid").uuid4())
         card = perso_pb2.Card(card_uuid=uuid, person_id=person_id, state=state,
                               card_request_id=f"cr-{secrets.token_hex(4)}",
@@ -303,6 +304,7 @@ def ceremony(system):
     assert result.returncode == 0, result.stderr
     for who in ("alice", "bob"):
         share = next((out / who).glob("ca-*.*"))
+        system.secret(share.read_bytes())
         activated = system.cli("--json", "ca", "activate", "--share", str(share), identity=who)
         assert activated.returncode == 0, activated.stderr
     return out
@@ -433,7 +435,7 @@ def one_time_password(system, account):
         conn.close()
     _, secret = read_cert(system.keys / "mail.cert")
     box = nacl.public.SealedBox(nacl.public.PrivateKey(zmq.utils.z85.decode(secret.encode())))
-    return box.decrypt(issued.sealed_password).decode()
+    return system.secret(box.decrypt(issued.sealed_password).decode())
 
 
 PASSWORD = "un long chemin vers la forêt"
@@ -495,6 +497,8 @@ def system():
         s.mail = MailBeforeAcceptances(s)
         s.revocation = RevocationStandIn(s, s.perso)
         ceremony(s)
+        for secret in [PASSWORD, "pas le bon mot de passe", *(a for _, a in QUESTIONS)]:
+            s.secret(secret)
     except BaseException:
         s.stop()
         raise

@@ -60,6 +60,8 @@ def system():
             s.services[name].start(wait=False)
         for name in names:
             s.services[name].wait_ready()
+        for secret in [PASSWORD, *ANSWERS.values()]:
+            s.secret(secret)
     except BaseException:
         s.stop()
         raise
@@ -240,6 +242,8 @@ def ca_shares(system, operators):
     result = system.cli(*args, identity="officer", timeout=120)
     assert result.returncode == 0, result.stderr
     shares = {k: next((out / k).glob("ca-*.*")) for k in KEEPERS}
+    for share in shares.values():
+        system.secret(share.read_bytes())
     activate(system, shares)
     return shares
 

@@ -235,14 +235,14 @@ def account_of(system, person_id, identity="alice"):
 
 
 def login(system, login_name, password, identity="portal", **kw):
-    SECRETS.append(password)
+    SECRETS.append(system.secret(password))
     return ok(validation(system, "Login", validation_pb2.LoginRequest(
         login=login_name, password=password, client_address="192.0.2.10",
         user_agent="pytest"), identity, **kw), validation_pb2.LoginReply)
 
 
 def set_password(system, account_id, new, token="", current="", identity="portal"):
-    SECRETS.append(new)
+    SECRETS.append(system.secret(new))
     return validation(system, "SetPassword", validation_pb2.SetPasswordRequest(
         account_id=account_id, password_change_token=token, current_password=current,
         new_password=new, client_address="192.0.2.10", user_agent="pytest"), identity)
@@ -253,7 +253,7 @@ def one_time_password(system, account_id, type_="account.created"):
     issued = validation_pb2.OneTimePasswordIssued.FromString(events(system, type_, account_id)[-1])
     assert issued.sealed_for_key == key_of(system, "mail")
     password = mail_open(system, issued.sealed_password)
-    SECRETS.append(password)
+    SECRETS.append(system.secret(password))
     return password, issued
 
 
@@ -640,7 +640,7 @@ def test_the_one_time_password_works_once_and_forces_a_change(system, validated)
     assert len(first.password_change_token) == 64
     assert first.password_change_token_expires_unix <= time.time() + 901
     assert first.account.state == validation_pb2.HOLDER_ACCOUNT_STATE_PASSWORD_CHANGE_REQUIRED
-    SECRETS.append(first.password_change_token)
+    SECRETS.append(system.secret(first.password_change_token))
     # The token is kept only as a digest; the reply (which holds it) is not stored.
     (digest,) = rows(system, "SELECT change_token_sha256 FROM validation.holder_accounts"
                              " WHERE account_id = %s", account.account_id)[0]
@@ -762,7 +762,7 @@ def test_secret_questions_need_five_and_store_hashes_only(system, active):
 
     def set_questions(pairs):
         for _, answer in pairs:
-            SECRETS.append(answer)
+            SECRETS.append(system.secret(answer))
         return validation(system, "SetSecretQuestions", validation_pb2.SetSecretQuestionsRequest(
             account_id=account_id, pairs=[validation_pb2.SecretQuestionAnswer(
                 question=q, answer=a) for q, a in pairs]), "portal")
@@ -794,7 +794,7 @@ def test_secret_questions_need_five_and_store_hashes_only(system, active):
 
 def verify(system, person_id, answers):
     for _, answer in answers:
-        SECRETS.append(answer)
+        SECRETS.append(system.secret(answer))
     return validation(system, "VerifyAnswers", validation_pb2.VerifyAnswersRequest(
         person_id=person_id, answers=[validation_pb2.SecretAnswer(question_id=i, answer=a)
                                       for i, a in answers]), "revocation")
