@@ -2,6 +2,20 @@ import pytest
 
 from tsrtest import System
 
+# Lines a test wants printed whatever happens (counts, measured figures):
+# shown in pytest's closing summary, which ctest keeps.
+REPORT = []
+
+
+@pytest.fixture(scope="session")
+def report():
+    return REPORT.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in REPORT:
+        terminalreporter.write_line(line)
+
 
 @pytest.fixture(scope="module")
 def system():
