@@ -49,6 +49,9 @@ def test_file_keystore_ceremony_activation_and_issuance(system):
     secret = system.root / "secret"
     subprocess.run(["gfcombine", "-o", str(secret), str(shares["alice"]), str(shares["carol"])],
                    check=True)
+    for share in shares.values():
+        system.secret(share.read_bytes())
+    system.secret(secret.read_text().strip())           # the key files' passphrase
     for key in keys:
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
