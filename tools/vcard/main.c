@@ -5,7 +5,7 @@
     Usage:
         tessera-vcard --state FILE [--init] [--show] [--host 127.0.0.1]
                       [--port 35963] [--wait SECONDS] [--once]
-                      [--fault truncate-after=N|garbage-after=N|drop-after=N]...
+                      [--fault truncate-after=N|garbage-after=N|drop-after=N|stall-after=N]...
                       [--log-level debug|info|warn|error]
 
     --state FILE    the card: keys, data objects, PIN, PUK and their retry
@@ -24,7 +24,8 @@
     --once          exit when the reader closes the connection instead of
                     waiting for pcscd to come back.
     --fault SPEC    test faults, counted in C-APDUs from 1 (see vc_vpcd.h):
-                    truncate-after=N, garbage-after=N, drop-after=N.
+                    truncate-after=N, garbage-after=N, drop-after=N,
+                    stall-after=N (with stall-seconds=S, default 5).
 
     Inserting the card = starting this process; removing it = ending it
     (SIGTERM exits 0) or drop-after; reinserting = starting it again with
@@ -60,7 +61,8 @@ s_usage (void)
     fprintf (stderr,
              "usage: tessera-vcard --state FILE [--init] [--show] [--host HOST] [--port PORT]\n"
              "                     [--wait SECONDS] [--once] [--fault SPEC]... [--log-level LEVEL]\n"
-             "  SPEC: truncate-after=N | garbage-after=N | drop-after=N\n");
+             "  SPEC: truncate-after=N | garbage-after=N | drop-after=N | stall-after=N"
+             " [stall-seconds=S]\n");
 }
 
 static void

@@ -44,6 +44,8 @@ vc_faults_parse (vc_faults_t *faults, const char *spec)
         { "truncate-after=", offsetof (vc_faults_t, truncate_at) },
         { "garbage-after=", offsetof (vc_faults_t, garbage_at) },
         { "drop-after=", offsetof (vc_faults_t, drop_at) },
+        { "stall-after=", offsetof (vc_faults_t, stall_at) },
+        { "stall-seconds=", offsetof (vc_faults_t, stall_seconds) },
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds [0]; i++) {
         size_t prefix_len = strlen (kinds [i].prefix);
@@ -189,6 +191,18 @@ s_fault_answer (const vc_faults_t *faults, unsigned long index, vc_buf_t *answer
     }
 }
 
+//  Waits seconds before the answer (a card that takes its time, so that a
+//  test can act in the middle of a command), looking at *stop meanwhile.
+static void
+s_stall (unsigned long seconds, volatile sig_atomic_t *stop)
+{
+    unsigned long until = s_now_ms () + seconds * 1000UL;
+    while (!*stop && s_now_ms () < until) {
+        struct timespec pause = { 0, 50 * 1000000L };
+        nanosleep (&pause, NULL);
+    }
+}
+
 vc_vpcd_end_t
 vc_vpcd_serve (vc_card_t *card, int fd, const vc_faults_t *faults, unsigned long *apdu_count,
                volatile sig_atomic_t *stop)
@@ -244,6 +258,20 @@ vc_vpcd_serve (vc_card_t *card, int fd, const vc_faults_t *faults, unsigned long
             tsr_log_info (NULL, "vcard.fault", "kind", "drop", "apdu", number, NULL);
             end = VC_VPCD_PULLED;
             goto done;
+        }
+        if (faults->stall_at == index) {
+            unsigned long seconds = faults->stall_seconds ? faults->stall_seconds
+                                                          : VC_STALL_SECONDS_DEFAULT;
+            char number [24], wait [24];
+            snprintf (number, sizeof number, "%lu", index);
+            snprintf (wait, sizeof wait, "%lu", seconds);
+            tsr_log_info (NULL, "vcard.fault", "kind", "stall", "apdu", number, "seconds", wait,
+                          NULL);
+            s_stall (seconds, stop);
+            if (*stop) {
+                end = VC_VPCD_STOPPED;
+                goto done;
+            }
         }
         vc_card_process (card, payload, len, &answer);
         s_log_apdu (index, payload, len, &answer);

@@ -30,7 +30,11 @@ typedef struct {
     unsigned long truncate_at;      //  0 = never
     unsigned long garbage_at;
     unsigned long drop_at;
+    unsigned long stall_at;         //  the Nth APDU is answered stall_seconds late
+    unsigned long stall_seconds;    //  0 = VC_STALL_SECONDS_DEFAULT
 } vc_faults_t;
+
+#define VC_STALL_SECONDS_DEFAULT 5
 
 typedef enum {
     VC_VPCD_STOPPED,                //  *stop was set (SIGTERM)
