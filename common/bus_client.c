@@ -4,6 +4,7 @@
     not be taken for the answer to a later call.
 */
 #include "tessera/bus.h"
+#include "tessera/trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,10 @@ tsr_bus_client_call (tsr_bus_client_t *self, const char *method, const uint8_t *
     tsr_envelope_t request = TESSERA__V1__ENVELOPE__INIT;
     request.message_id = message_id;
     request.request_id = (char *) (request_id ? request_id : fresh_request);
-    request.trace_id = (char *) (trace_id ? trace_id : fresh_trace);
+    //  A call made while handling a request or an event carries its trace
+    //  id on, so the chain can be followed across services.
+    const char *current = tsr_trace_or_current (trace_id);
+    request.trace_id = (char *) (current ? current : fresh_trace);
     request.method = (char *) method;
     request.payload.data = (uint8_t *) payload;
     request.payload.len = payload_size;

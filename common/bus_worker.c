@@ -12,6 +12,7 @@
 #include "tessera/audit.h"
 #include "tessera/json.h"
 #include "tessera/roles.h"
+#include "tessera/trace.h"
 
 #include <openssl/crypto.h>
 
@@ -57,7 +58,10 @@ s_reply_frame (const tsr_bus_server_config_t *config, const tsr_envelope_t *requ
     reply.message_id = message_id;
     reply.request_id = request ? request->request_id : "";
     reply.method = request ? request->method : "";
-    reply.trace_id = request ? request->trace_id : "";
+    //  The request's trace id, or the one the worker made up for a request
+    //  that came without: the caller can then find the lines it caused.
+    const char *trace_id = request ? tsr_trace_or_current (request->trace_id) : NULL;
+    reply.trace_id = (char *) (trace_id ? trace_id : "");
     reply.status = status;
     reply.status_message = (char *) (message ? message : "");
     reply.payload.data = (uint8_t *) payload;
@@ -303,11 +307,22 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
                                                    &status, err, sizeof err);
     zframe_t *reply = NULL;
     const char *method_label = "invalid";
+    char *client_trace_id = NULL;   //  the envelope's own, while a made-up one stands in
     if (!request) {
         tsr_log_warn (NULL, "bus.malformed", "caller", caller, "reason", err, NULL);
         reply = s_reply_frame (self->args->config, NULL, status, err, NULL, 0);
     }
     else {
+        //  Everything done for this request (log lines, calls to other
+        //  services, events) carries its trace id; one is made up for a
+        //  request that came without (decode checked its bounds).
+        if (!tsr_trace_set (request->trace_id)) {
+            //  Handlers read request->trace_id (audit rows, events, jobs):
+            //  they see the made-up one too. The envelope's own string is
+            //  put back before the envelope is freed.
+            client_trace_id = request->trace_id;
+            request->trace_id = (char *) tsr_trace_set_fresh ();
+        }
         const tsr_method_t *method = s_find_method (self->args->config, request->method);
         if (!method) {
             status = TESSERA__V1__STATUS__STATUS_UNIMPLEMENTED;
@@ -340,12 +355,21 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
     if (status != TESSERA__V1__STATUS__STATUS_OK)
         tsr_counter_inc (self->args->errors, method_label, 1);
     tsr_histogram_observe (self->args->latency, method_label, seconds);
+    if (request) {
+        char duration_ms [24];
+        snprintf (duration_ms, sizeof duration_ms, "%.3f", seconds * 1000.0);
+        tsr_log_debug (NULL, "bus.request", "method", method_label, "caller", caller,
+                       "status", tsr_status_name (status), "duration_ms", duration_ms, NULL);
+    }
+    tsr_trace_clear ();
     if (reply) {
         zmsg_append (msg, &reply);   //  after the route frames
         zmsg_send (&msg, socket);
     }
     else
         zmsg_destroy (&msg);
+    if (client_trace_id)
+        request->trace_id = client_trace_id;
     tsr_envelope_free (&request);
     zframe_destroy (&frame);
     zstr_free (&caller);

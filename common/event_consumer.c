@@ -4,6 +4,7 @@
 #include "tessera/event_consumer.h"
 #include "tessera/bus.h"
 #include "tessera/log.h"
+#include "tessera/trace.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -78,10 +79,16 @@ s_apply_one (s_consumer_t *self, const Tessera__V1__Event *event)
         tsr_db_rollback (self->db);
         return -1;
     }
-    if (self->args->apply (self->args->state, self->db, event)) {
+    //  What applying the event logs, calls or emits carries the trace id of
+    //  the request that caused it (checked like an envelope's: it comes
+    //  from another process).
+    tsr_trace_set (event->trace_id);
+    int failed = self->args->apply (self->args->state, self->db, event);
+    if (failed) {
         tsr_db_rollback (self->db);
-        tsr_log_warn (event->trace_id, "events.apply_failed", "source", self->args->source,
+        tsr_log_warn (NULL, "events.apply_failed", "source", self->args->source,
                       "type", event->type, "db_error", tsr_db_error (self->db), NULL);
+        tsr_trace_clear ();
         return -1;
     }
     char seq [24];
@@ -90,11 +97,16 @@ s_apply_one (s_consumer_t *self, const Tessera__V1__Event *event)
     res = tsr_db_query (self->db,
         "UPDATE event_cursors SET last_seq = $2::bigint WHERE source = $1", 2, update);
     PQclear (res);
+    int rc = 0;
     if (!res || tsr_db_commit (self->db)) {
         tsr_db_rollback (self->db);
-        return -1;
+        rc = -1;
     }
-    return 0;
+    else
+        tsr_log_debug (NULL, "events.applied", "source", self->args->source, "type", event->type,
+                       "seq", seq, NULL);
+    tsr_trace_clear ();
+    return rc;
 }
 
 //  Reads and applies pages until there is nothing new or something fails.

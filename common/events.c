@@ -3,6 +3,7 @@
 */
 #include "tessera/events.h"
 #include "events_internal.h"
+#include "tessera/trace.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +39,9 @@ tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
     char seq_text [24];
     snprintf (seq_text, sizeof seq_text, "%s", PQgetvalue (res, 0, 0));
     PQclear (res);
+    //  The event carries the trace id of the work that caused it, so the
+    //  services following it log under the same one.
+    trace_id = tsr_trace_or_current (trace_id);
     const char *values [] = { seq_text, type, subject ? subject : "", trace_id ? trace_id : "",
                               payload ? (const char *) payload : "", tsr_db_schema (db) };
     int lengths [] = { 0, 0, 0, 0, (int) payload_size, 0 };

@@ -3,6 +3,7 @@
 */
 #include "tessera/log.h"
 #include "tessera/json.h"
+#include "tessera/trace.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,7 +56,10 @@ tsr_log (tsr_log_level_t level, const char *trace_id, const char *event, ...)
     tsr_json_str (json, "time", now);
     tsr_json_str (json, "level", s_level_names [level]);
     tsr_json_str (json, "service", s_service);
-    if (trace_id && *trace_id)
+    //  Code that has no trace id at hand logs under the one of the request
+    //  or event this thread is handling.
+    trace_id = tsr_trace_or_current (trace_id);
+    if (trace_id)
         tsr_json_str (json, "trace_id", trace_id);
     tsr_json_str (json, "event", event);
     va_list args;

@@ -4,6 +4,7 @@
 #include "perso_run.h"
 #include "perso_records.h"
 #include "tessera/log.h"
+#include "tessera/trace.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -156,6 +157,9 @@ perso_run_job (perso_state_t *state, tsr_db_t *db, perso_pcsc_t *pcsc, const cha
                   res && PQntuples (res) == 1 ? PQgetvalue (res, 0, 0) : "");
         PQclear (res);
     }
+    //  The job runs on the runner's thread, after the request that made it:
+    //  its lines and its calls (ca, mail) carry that request's trace id.
+    tsr_trace_set (run.trace_id);
     tsr_log_info (run.trace_id, "perso.job_running", "job_id", job_id, "reader",
                   run.job.reader_name, NULL);
     for (size_t i = 0; i < sizeof s_steps / sizeof s_steps [0]; i++) {
@@ -183,4 +187,5 @@ perso_run_job (perso_state_t *state, tsr_db_t *db, perso_pcsc_t *pcsc, const cha
     }
     perso_pcsc_disconnect (pcsc);
     perso_job_release (&run.job);
+    tsr_trace_clear ();
 }

@@ -130,7 +130,8 @@ tsr_bus_client_t *tsr_bus_client_new (const char *endpoint, zcert_t *cert,
                                       int timeout_ms, int retries);
 void tsr_bus_client_destroy (tsr_bus_client_t **self_p);
 //  Sends method(payload) with request_id (NULL: a fresh random id) and
-//  trace_id (NULL: a fresh one); retries on timeout with the same envelope.
+//  trace_id (NULL or "": the thread's current one, tessera/trace.h, or a
+//  fresh one when it has none); retries on timeout with the same envelope.
 //  Returns the reply envelope (free with tsr_envelope_free), or NULL after
 //  the last timeout or on a reply that is not a valid Envelope.
 tsr_envelope_t *tsr_bus_client_call (tsr_bus_client_t *self, const char *method,

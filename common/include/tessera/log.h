@@ -1,7 +1,8 @@
 /*  tsr_log: one JSON object per line on stderr.
 
-    Every line has time (UTC, milliseconds), level, service, trace_id (when
-    the caller has one), event (a dotted name: "bus.refused") and the
+    Every line has time (UTC, milliseconds), level, service, trace_id (the
+    caller's, or when it passes NULL or "" the thread's current one, see
+    tessera/trace.h; absent when there is neither), event (a dotted name: "bus.refused") and the
     caller's fields, given as key, value string pairs ending with NULL:
 
         tsr_log_info (trace_id, "db.connected", "schema", schema, NULL);
