@@ -31,6 +31,8 @@ typedef struct {
     int listen_fd;              //  -1 when not listening
     unsigned listen_generation; //  the connection LISTEN was issued on
     zmq_pollitem_t item;
+    tsr_gauge_t *backlog;       //  NULL without metrics
+    tsr_gauge_t *oldest_age;
 } s_relay_t;
 
 static int s_on_db_readable (zloop_t *loop, zmq_pollitem_t *item, void *arg);
@@ -105,6 +107,27 @@ s_publish_pending (s_relay_t *self)
     }
 }
 
+//  What is left to publish, for the operators' dashboards: a backlog that
+//  grows, or an oldest event that ages, means the relay can not keep up or
+//  can not publish. Left as last measured when the database is away.
+static void
+s_measure_backlog (s_relay_t *self)
+{
+    if (!self->backlog)
+        return;
+    PGresult *res = tsr_db_query (self->db,
+        "SELECT count(*), coalesce((SELECT extract(epoch FROM clock_timestamp() - occurred_at)"
+        "                           FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1),"
+        "                          0)::float8"
+        " FROM outbox WHERE published_at IS NULL", 0, NULL);
+    if (res && PQntuples (res) == 1) {
+        double age_s = strtod (PQgetvalue (res, 0, 1), NULL);
+        tsr_gauge_set (self->backlog, NULL, strtod (PQgetvalue (res, 0, 0), NULL));
+        tsr_gauge_set (self->oldest_age, NULL, age_s > 0 ? age_s : 0);
+    }
+    PQclear (res);
+}
+
 static int
 s_on_db_readable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
@@ -137,6 +160,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     if (s_publish_pending (self) == 0
     &&  (self->listen_fd < 0 || self->listen_generation != tsr_db_generation (self->db)))
         s_listen (self);
+    s_measure_backlog (self);
     return 0;
 }
 
@@ -162,6 +186,11 @@ s_relay_actor (zsock_t *pipe, void *arg)
     self.loop = zloop_new ();
     self.db = tsr_db_new (args->dsn, args->schema, err, sizeof err);
     self.pub = zsock_new (ZMQ_PUB);
+    self.backlog = tsr_metrics_gauge (args->metrics, "tessera_outbox_backlog_events",
+                                      "Events in the outbox not yet published", NULL);
+    self.oldest_age = tsr_metrics_gauge (args->metrics, "tessera_outbox_oldest_age_seconds",
+                                         "How long the oldest unpublished event has waited "
+                                         "(0: none)", NULL);
     if (self.pub) {
         zcert_apply (args->cert, self.pub);
         zsock_set_curve_server (self.pub, 1);
@@ -180,6 +209,7 @@ s_relay_actor (zsock_t *pipe, void *arg)
     zloop_reader (self.loop, pipe, s_on_pipe, &self);
     zloop_timer (self.loop, S_POLL_INTERVAL_MS, 0, s_on_timer, &self);
     s_publish_pending (&self);
+    s_measure_backlog (&self);
     zloop_start (self.loop);
 done:
     zloop_destroy (&self.loop);

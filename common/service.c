@@ -293,7 +293,7 @@ tsr_service_main (const tsr_service_definition_t *definition, int argc, char **a
         goto failed;
     tsr_event_relay_args_t relay_args = {
         .dsn = settings.dsn, .schema = settings.schema, .service = definition->name,
-        .endpoint = settings.pub, .cert = cert
+        .endpoint = settings.pub, .cert = cert, .metrics = metrics
     };
     relay = tsr_event_relay_new (&relay_args);
     if (!relay) {

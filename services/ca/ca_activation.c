@@ -193,7 +193,7 @@ s_open_key (tsr_call_t *call, ca_state_t *state, const s_ceremony_t *ceremony,
     }
     state->issuing_cert = cert;
     cert = NULL;
-    state->active = true;
+    ca_state_mark_active (state);
     snprintf (state->active_ceremony, sizeof state->active_ceremony, "%s", ceremony->ceremony_id);
     state->activated_at_ms = tsr_now_ms ();
     state->activated_by_count = state->pending_count;

@@ -58,6 +58,21 @@ fail:
     return NULL;
 }
 
+int
+ca_state_on_start (void *state, tsr_metrics_t *metrics, char *err, size_t err_size)
+{
+    (void) err;
+    (void) err_size;
+    ca_state_t *self = state;
+    pthread_mutex_lock (&self->lock);
+    self->key_active = tsr_metrics_gauge (metrics, "tessera_ca_key_active",
+                                          "1 while the issuing CA key is activated, 0 otherwise",
+                                          NULL);
+    tsr_gauge_set (self->key_active, NULL, self->active ? 1 : 0);
+    pthread_mutex_unlock (&self->lock);
+    return 0;
+}
+
 ca_keystore_t *
 ca_state_open_keystore (ca_state_t *self, char *err, size_t err_size)
 {
@@ -88,11 +103,19 @@ ca_state_deactivate (ca_state_t *self)
     X509_free (self->issuing_cert);
     self->issuing_cert = NULL;
     self->active = false;
+    tsr_gauge_set (self->key_active, NULL, 0);
     self->active_ceremony [0] = 0;
     self->issuing_sha256 [0] = 0;
     self->activated_at_ms = 0;
     self->activated_by_count = 0;
     memset (self->activated_by, 0, sizeof self->activated_by);
+}
+
+void
+ca_state_mark_active (ca_state_t *self)
+{
+    self->active = true;
+    tsr_gauge_set (self->key_active, NULL, 1);
 }
 
 void

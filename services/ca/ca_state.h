@@ -20,6 +20,7 @@
 #include "ca_profile.h"
 #include "ca_shares.h"
 #include "tessera/config.h"
+#include "tessera/metrics.h"
 
 #define CA_ID_MAX 64
 #define CA_NAME_FIELD_MAX 128
@@ -53,11 +54,17 @@ typedef struct {
     int64_t activated_at_ms;
     char activated_by [CA_SHARES_MAX][CA_NAME_FIELD_MAX];
     unsigned activated_by_count;
+    //  tessera_ca_key_active: 1 while active is true (set with it).
+    tsr_gauge_t *key_active;
 } ca_state_t;
 
 //  The service's state_new/state_destroy (see tsr_service_definition_t).
 void *ca_state_new (tsr_config_t *config, char *err, size_t err_size);
 void ca_state_destroy (void **state_p);
+
+//  The service's on_start: declares tessera_ca_key_active (0: the key is
+//  inactive after every start).
+int ca_state_on_start (void *state, tsr_metrics_t *metrics, char *err, size_t err_size);
 
 //  A new key store of the configured kind (caller destroys).
 ca_keystore_t *ca_state_open_keystore (ca_state_t *self, char *err, size_t err_size);
@@ -65,6 +72,8 @@ ca_keystore_t *ca_state_open_keystore (ca_state_t *self, char *err, size_t err_s
 //  Under lock: wipes the pending shares; drops the active key.
 void ca_state_wipe_pending (ca_state_t *self);
 void ca_state_deactivate (ca_state_t *self);
+//  Under lock, once the key is open: marks the key active (and the gauge).
+void ca_state_mark_active (ca_state_t *self);
 
 
 #endif

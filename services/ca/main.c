@@ -45,6 +45,7 @@ static const tsr_service_definition_t s_definition = {
     .method_count = sizeof s_methods / sizeof s_methods [0],
     .state_new = ca_state_new,
     .state_destroy = ca_state_destroy,
+    .on_start = ca_state_on_start,
 };
 
 int

@@ -68,6 +68,11 @@ s_start (void *state, tsr_metrics_t *metrics, char *err, size_t err_size)
     self->steps_failed = tsr_metrics_counter (metrics, "tessera_perso_steps_failed_total",
                                               "Personalisation steps that failed, by step",
                                               "step");
+    //  Every outcome is exposed from the start (at 0), so an alert on
+    //  outcome="failed" sees the series before the first failure.
+    static const char *outcomes [] = { "succeeded", "failed", "interrupted" };
+    for (size_t i = 0; i < sizeof outcomes / sizeof outcomes [0]; i++)
+        tsr_counter_inc (self->jobs_ended, outcomes [i], 0);
     self->runner = perso_runner_new (self, err, err_size);
     return self->runner ? 0 : -1;
 }

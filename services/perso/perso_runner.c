@@ -40,8 +40,10 @@ s_sweep (perso_runner_t *self, tsr_db_t *db)
         " retry the job', updated_at = now()"
         " WHERE state = 2 AND heartbeat_at < now() - make_interval(secs => $1::int)"
         " RETURNING job_id", 1, values);
-    for (int i = 0; res && i < PQntuples (res); i++)
+    for (int i = 0; res && i < PQntuples (res); i++) {
+        tsr_counter_inc (self->state->jobs_ended, "interrupted", 1);
         tsr_log_warn (NULL, "perso.job_interrupted", "job_id", PQgetvalue (res, i, 0), NULL);
+    }
     PQclear (res);
 }
 

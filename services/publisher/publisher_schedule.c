@@ -269,10 +269,16 @@ s_crls (publisher_scheduler_t *self, int64_t now_ms, int64_t *wake_at, bool *aga
     tsr_gauge_set (state->metrics.stale, NULL, plan.late ? 1 : 0);
     tsr_gauge_set (state->metrics.revocation_pending, NULL,
                    pending_since_ms ? (double) (now_ms - pending_since_ms) / 1000.0 : 0);
-    if (have_full == 1)
+    if (have_full == 1) {
         tsr_gauge_set (state->metrics.crl_age, "full", (double) (now_ms / 1000 - full.this_update));
-    if (have_delta == 1)
+        tsr_gauge_set (state->metrics.crl_next_update_margin, "full",
+                       (double) (full.next_update - now_ms / 1000));
+    }
+    if (have_delta == 1) {
         tsr_gauge_set (state->metrics.crl_age, "delta", (double) (now_ms / 1000 - delta.this_update));
+        tsr_gauge_set (state->metrics.crl_next_update_margin, "delta",
+                       (double) (delta.next_update - now_ms / 1000));
+    }
     pthread_mutex_lock (&state->lock);
     state->view.next_full_due_ms = plan.next_full_due_ms;
     state->view.next_delta_due_ms = plan.next_delta_due_ms;

@@ -188,6 +188,9 @@ s_register_metrics (publisher_metrics_t *m, tsr_metrics_t *metrics)
     m->crl_next_update = tsr_metrics_gauge (metrics,
         "tessera_publisher_crl_next_update_timestamp_seconds",
         "nextUpdate of the CRL served, by kind", "kind");
+    m->crl_next_update_margin = tsr_metrics_gauge (metrics,
+        "tessera_publisher_crl_next_update_margin_seconds",
+        "nextUpdate of the CRL served minus now, by kind (negative: past its nextUpdate)", "kind");
     m->revocation_pending = tsr_metrics_gauge (metrics,
         "tessera_publisher_revocation_pending_seconds",
         "How long the oldest revocation not in a published full CRL has waited (0: none)", NULL);

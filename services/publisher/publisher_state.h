@@ -34,6 +34,7 @@ typedef struct {
     tsr_gauge_t *crl_age;                   //  by kind
     tsr_gauge_t *crl_number;                //  by kind
     tsr_gauge_t *crl_next_update;           //  by kind
+    tsr_gauge_t *crl_next_update_margin;    //  nextUpdate - now, by kind
     tsr_gauge_t *revocation_pending;        //  seconds a revocation has waited
     tsr_counter_t *published;               //  by trigger
     tsr_counter_t *failures;                //  by what failed

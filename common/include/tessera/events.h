@@ -15,13 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tessera/db.h"
+#include "tessera/metrics.h"
 #include "tessera/v1/events.pb-c.h"
 
 #define TSR_EVENTS_LIST_MAX 1000
 #define TSR_EVENT_TYPE_MAX 64
 
 //  Inside an open transaction. type is a dotted name ([a-z0-9._], at most
-//  TSR_EVENT_TYPE_MAX). payload may be NULL. Returns 0 and the event's seq.
+//  TSR_EVENT_TYPE_MAX). payload may be NULL. trace_id NULL or "": the
+//  thread's current one (tessera/trace.h). Returns 0 and the event's seq.
 int tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
                        const char *trace_id, const uint8_t *payload, size_t payload_size,
                        uint64_t *seq);
@@ -33,13 +35,18 @@ int tsr_events_list (tsr_db_t *db, const char *service, uint64_t after_seq, uint
 
 //  The relay: an actor with its own database connection (LISTEN) and the
 //  PUB socket, bound with CURVE as a server using cert (borrowed until the
-//  actor is destroyed). zactor_destroy stops it.
+//  actor is destroyed). zactor_destroy stops it. With metrics, it keeps
+//  two gauges, measured once a second: tessera_outbox_backlog_events
+//  (events committed but not yet published) and
+//  tessera_outbox_oldest_age_seconds (how long the oldest of them has
+//  waited; 0 when none).
 typedef struct {
     const char *dsn;
     const char *schema;
     const char *service;
     const char *endpoint;
     zcert_t *cert;
+    tsr_metrics_t *metrics;         //  may be NULL
 } tsr_event_relay_args_t;
 
 //  NULL when the database or the endpoint can not be reached.
