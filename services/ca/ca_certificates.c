@@ -187,9 +187,10 @@ s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, 
 
 //  Everything about the request that needs neither the key nor the
 //  database. Returns the status (OK to go on).
-static tsr_status_t
-s_validate (tsr_call_t *call, s_request_t *request, const ca_profile_t **profile,
-            EVP_PKEY **key, char spki_sha256 [65], X509_NAME **subject)
+tsr_status_t
+ca_issue_check (tsr_call_t *call, const Tessera__V1__IssueCertificateRequest *request,
+                const ca_profile_t **profile, EVP_PKEY **key, char spki_sha256 [65],
+                X509_NAME **subject)
 {
     char err [256] = "";
     if (!s_reference_valid (request->card_request_id) || !s_reference_valid (request->holder_id))
@@ -240,7 +241,7 @@ ca_handle_issue (tsr_call_t *call)
     X509 *cert = NULL;
     bool locked = false;
     char spki_sha256 [65] = "", serial_hex [CA_SERIAL_HEX_MAX + 1] = "", issuer_sha256 [65];
-    tsr_status_t status = s_validate (call, request, &profile, &key, spki_sha256, &subject);
+    tsr_status_t status = ca_issue_check (call, request, &profile, &key, spki_sha256, &subject);
     if (status != TESSERA__V1__STATUS__STATUS_OK || s_existing (call, request, spki_sha256, &status) == 0)
         goto done;
     int taken = s_key_taken (call, spki_sha256, request->holder_id);

@@ -81,8 +81,9 @@ s_record (tsr_call_t *call, const char *document_id, const char *dossier_id, int
 }
 
 //  Every bound that needs no database.
-static tsr_status_t
-s_check_fields (tsr_call_t *call, s_request_t *request, int64_t now)
+tsr_status_t
+enrollment_document_check (tsr_call_t *call, const Tessera__V1__RecordDocumentRequest *request,
+                           int64_t now)
 {
     if (!enrollment_id_valid (request->dossier_id, "dos-"))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "dossier_id: dos- and 16 hex digits");
@@ -210,7 +211,7 @@ s_record_document (tsr_call_t *call, s_request_t *request)
     int64_t now = (int64_t) time (NULL);
     s_dossier_t dossier = { .organisation = false };
     char why [160], operator_id [ENROLLMENT_OPERATOR_ID_MAX], document_id [ENROLLMENT_ID_SIZE];
-    tsr_status_t status = s_check_fields (call, request, now);
+    tsr_status_t status = enrollment_document_check (call, request, now);
     if (status != ENROLLMENT_OK || (status = s_dossier (call, request->dossier_id, &dossier)) != ENROLLMENT_OK)
         return status;
     if (!enrollment_document_fits (dossier.organisation, dossier.organisation_kind, dossier.person_role,

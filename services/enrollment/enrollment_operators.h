@@ -69,6 +69,13 @@ enrollment_operator_roles_t enrollment_operator_roles_check (const int *roles, s
                                                              int level, uint32_t *mask,
                                                              char *why, size_t why_size);
 
+//  Everything in an AddOperatorRequest that needs no database, roles
+//  checked at the deployment's level; *roles gets their mask. STATUS_OK,
+//  or the refusal with the call's message set (enrollment_operators_write.c).
+tsr_status_t enrollment_operator_add_check (tsr_call_t *call,
+                                            const Tessera__V1__AddOperatorRequest *request,
+                                            int level, uint32_t *roles);
+
 //  A fresh operator id, "op-" and 16 hex digits from the CSPRNG.
 void enrollment_operator_id_new (char operator_id [ENROLLMENT_OPERATOR_ID_SIZE]);
 

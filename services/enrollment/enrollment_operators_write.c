@@ -96,9 +96,9 @@ done:
 }
 
 //  Everything in an AddOperatorRequest that needs no database.
-static tsr_status_t
-s_check_add (tsr_call_t *call, const Tessera__V1__AddOperatorRequest *request, int level,
-             uint32_t *roles)
+tsr_status_t
+enrollment_operator_add_check (tsr_call_t *call, const Tessera__V1__AddOperatorRequest *request,
+                               int level, uint32_t *roles)
 {
     char why [256] = "";
     if (!enrollment_operator_text_valid (request->name, ENROLLMENT_OPERATOR_NAME_MAX, false))
@@ -142,7 +142,7 @@ enrollment_handle_add_operator (tsr_call_t *call)
     PGresult *res = NULL;
     char actor_id [ENROLLMENT_OPERATOR_ID_SIZE] = "", operator_id [ENROLLMENT_OPERATOR_ID_SIZE];
     uint32_t roles = 0;
-    status = s_check_add (call, request, state->level, &roles);
+    status = enrollment_operator_add_check (call, request, state->level, &roles);
     if (status != S_OK || (status = s_actor (call, actor_id)) != S_OK)
         goto done;
     const char *key [] = { request->public_key };

@@ -92,8 +92,10 @@ enrollment_reply_organisation (tsr_call_t *call, const char *organisation_id, co
     return status;
 }
 
-static tsr_status_t
-s_register (tsr_call_t *call, Tessera__V1__RegisterOrganisationRequest *request)
+//  Every bound of the request that needs no database.
+tsr_status_t
+enrollment_organisation_check (tsr_call_t *call,
+                               const Tessera__V1__RegisterOrganisationRequest *request)
 {
     tsr_status_t status = s_check_legal_name (call, request->legal_name);
     if (status != ENROLLMENT_OK)
@@ -108,8 +110,16 @@ s_register (tsr_call_t *call, Tessera__V1__RegisterOrganisationRequest *request)
     &&  request->kind != TESSERA__V1__ORGANISATION_KIND__ORGANISATION_KIND_PUBLIC_ADMINISTRATION)
         return tsr_call_fail (call, ENROLLMENT_INVALID,
                               "kind: ORGANISATION_KIND_COMPANY or ORGANISATION_KIND_PUBLIC_ADMINISTRATION");
-    if ((status = s_check_address (call, request->postal_address)) != ENROLLMENT_OK)
+    return s_check_address (call, request->postal_address);
+}
+
+static tsr_status_t
+s_register (tsr_call_t *call, Tessera__V1__RegisterOrganisationRequest *request)
+{
+    tsr_status_t status = enrollment_organisation_check (call, request);
+    if (status != ENROLLMENT_OK)
         return status;
+    const char *siret = request->siret;
     char operator_id [ENROLLMENT_OPERATOR_ID_MAX];
     if ((status = enrollment_caller_operator (call, operator_id)) != ENROLLMENT_OK)
         return status;

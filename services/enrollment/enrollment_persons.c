@@ -123,10 +123,10 @@ s_check_designation (tsr_call_t *call, Tessera__V1__RegisterPersonRequest *reque
     return status;
 }
 
-static tsr_status_t
-s_register (tsr_call_t *call, Tessera__V1__RegisterPersonRequest *request)
+//  Every bound of the request that needs no database.
+tsr_status_t
+enrollment_person_check (tsr_call_t *call, const Tessera__V1__RegisterPersonRequest *request)
 {
-    tsr_status_t status;
     if (!enrollment_id_valid (request->organisation_id, "org-"))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "organisation_id: org- and 16 hex digits");
     if (request->role != S_RL && request->role != S_MC && request->role != S_HOLDER)
@@ -142,7 +142,14 @@ s_register (tsr_call_t *call, Tessera__V1__RegisterPersonRequest *request)
     if (!tsr_text_valid (common_name, ENROLLMENT_NAME_MAX))
         return tsr_call_fail (call, ENROLLMENT_INVALID,
                               "given_name and surname: together at most 63 characters (the certificate's common name)");
-    status = s_check_contact (call, request->email, true, request->postal_address, true, request->language);
+    return s_check_contact (call, request->email, true, request->postal_address, true,
+                            request->language);
+}
+
+static tsr_status_t
+s_register (tsr_call_t *call, Tessera__V1__RegisterPersonRequest *request)
+{
+    tsr_status_t status = enrollment_person_check (call, request);
     if (status != ENROLLMENT_OK)
         return status;
     const char *org [] = { request->organisation_id };

@@ -20,6 +20,10 @@
 #define ENROLLMENT_REGISTRY_H
 
 #include "tessera/bus.h"
+#include "tessera/v1/enrollment.pb-c.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 tsr_status_t enrollment_register_organisation (tsr_call_t *call);
 tsr_status_t enrollment_update_organisation (tsr_call_t *call);
@@ -77,5 +81,22 @@ int enrollment_card_request_record (tsr_db_t *db, const char *actor, const char 
 //  becomes decided ("batch.decided"). 0 (also when nothing changed), or -1.
 int enrollment_batch_settle (tsr_db_t *db, const char *actor, const char *trace_id,
                              const char *batch_id);
+
+//  The pure first steps: every bound of a request that needs no database.
+//  STATUS_OK, or the refusal with the call's message set. The handlers call
+//  them first; so does tests/fuzz/fuzz_payload_enrollment.c.
+tsr_status_t enrollment_organisation_check (tsr_call_t *call,
+                                            const Tessera__V1__RegisterOrganisationRequest *request);
+tsr_status_t enrollment_person_check (tsr_call_t *call,
+                                      const Tessera__V1__RegisterPersonRequest *request);
+//  now: the time dates are checked against (unix seconds).
+tsr_status_t enrollment_document_check (tsr_call_t *call,
+                                        const Tessera__V1__RecordDocumentRequest *request,
+                                        int64_t now);
+//  *level gets the request's level (UNSPECIFIED read as **), the flags its
+//  uses.
+tsr_status_t enrollment_card_request_check (tsr_call_t *call,
+                                            const Tessera__V1__CreateCardRequestRequest *request,
+                                            int *level, bool *authentication, bool *signature);
 
 #endif

@@ -84,9 +84,11 @@ enrollment_reply_card_request (tsr_call_t *call, const char *card_request_id, co
     return status;
 }
 
-static tsr_status_t
-s_check_fields (tsr_call_t *call, Tessera__V1__CreateCardRequestRequest *request, int *level,
-                bool *authentication, bool *signature)
+//  Every bound of the request that needs no database.
+tsr_status_t
+enrollment_card_request_check (tsr_call_t *call,
+                               const Tessera__V1__CreateCardRequestRequest *request, int *level,
+                               bool *authentication, bool *signature)
 {
     if (!enrollment_id_valid (request->batch_id, "bat-"))
         return tsr_call_fail (call, ENROLLMENT_INVALID, "batch_id: bat- and 16 hex digits");
@@ -170,7 +172,7 @@ s_create (tsr_call_t *call, Tessera__V1__CreateCardRequestRequest *request)
     bool authentication = false, signature = false;
     char dossier_id [ENROLLMENT_ID_SIZE], organisation_id [ENROLLMENT_ID_SIZE];
     char operator_id [ENROLLMENT_OPERATOR_ID_MAX], card_request_id [ENROLLMENT_ID_SIZE];
-    tsr_status_t status = s_check_fields (call, request, &level, &authentication, &signature);
+    tsr_status_t status = enrollment_card_request_check (call, request, &level, &authentication, &signature);
     if (status != ENROLLMENT_OK
     ||  (status = s_check_state (call, request, dossier_id, organisation_id)) != ENROLLMENT_OK
     ||  (status = enrollment_caller_operator (call, operator_id)) != ENROLLMENT_OK)

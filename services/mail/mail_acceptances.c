@@ -83,8 +83,9 @@ s_from_row (PGresult *res, int row, s_acceptance_t *acceptance)
 }
 
 //  The request's fields for its channel, and the caller's right to it.
-static tsr_status_t
-s_check (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request, int64_t now)
+tsr_status_t
+mail_acceptance_check (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
+                       int64_t now)
 {
     bool paper = request->channel == S_PAPER;
     if (!paper && request->channel != S_PORTAL)
@@ -281,7 +282,7 @@ mail_handle_record_acceptance (tsr_call_t *call)
     char operator_id [MAIL_ID_MAX + 1] = "", serials [S_SERIALS_SIZE] = "";
     int64_t now = mail_now (state);
     mail_shipment_t card;
-    if ((status = s_check (call, request, now)) != S_OK
+    if ((status = mail_acceptance_check (call, request, now)) != S_OK
     ||  (request->channel == S_PAPER
          && (status = mail_caller_operator (call, operator_id)) != S_OK))
         goto done;

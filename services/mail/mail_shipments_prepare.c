@@ -168,6 +168,19 @@ s_store (tsr_call_t *call, const Tessera__V1__Card *card, const Tessera__V1__Per
     return status;
 }
 
+//  Every bound of the request that needs no database.
+tsr_status_t
+mail_prepare_shipment_check (tsr_call_t *call, const Tessera__V1__PrepareShipmentRequest *request)
+{
+    if (!mail_card_uuid_valid (request->card_uuid))
+        return tsr_call_fail (call, S_INVALID, "card_uuid must be a UUID "
+                              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+    if (!mail_optional_id_valid (request->recipient_person_id))
+        return tsr_call_fail (call, S_INVALID, "recipient_person_id must be empty or 1 to 64 "
+                              "of [A-Za-z0-9._:-]");
+    return S_OK;
+}
+
 tsr_status_t
 mail_handle_prepare_shipment (tsr_call_t *call)
 {
@@ -180,17 +193,8 @@ mail_handle_prepare_shipment (tsr_call_t *call)
     Tessera__V1__Person *holder = NULL, *recipient = NULL;
     PGresult *res = NULL;
     char operator_id [MAIL_ID_MAX + 1] = "", err [200] = "";
-    if (!mail_card_uuid_valid (request->card_uuid)) {
-        status = tsr_call_fail (call, S_INVALID, "card_uuid must be a UUID "
-                                "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
-        goto done;
-    }
-    if (!mail_optional_id_valid (request->recipient_person_id)) {
-        status = tsr_call_fail (call, S_INVALID, "recipient_person_id must be empty or 1 to 64 "
-                                "of [A-Za-z0-9._:-]");
-        goto done;
-    }
-    if ((status = mail_caller_operator (call, operator_id)) != S_OK
+    if ((status = mail_prepare_shipment_check (call, request)) != S_OK
+    ||  (status = mail_caller_operator (call, operator_id)) != S_OK
     ||  (status = s_card (call, request->card_uuid, &card)) != S_OK)
         goto done;
     if (mail_lock_card (call->db, card->card_uuid)) {

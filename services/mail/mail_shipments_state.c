@@ -95,8 +95,9 @@ s_card_shipped (tsr_call_t *call, const mail_shipment_t *shipment, int64_t at)
                       call->request->trace_id, &event.base);
 }
 
-static tsr_status_t
-s_check_request (tsr_call_t *call, const Tessera__V1__SetShipmentStateRequest *request)
+//  Every bound of the request that needs no database.
+tsr_status_t
+mail_shipment_state_check (tsr_call_t *call, const Tessera__V1__SetShipmentStateRequest *request)
 {
     if (!mail_id_valid (request->shipment_id))
         return tsr_call_fail (call, S_INVALID, "shipment_id must be 1 to 64 of [A-Za-z0-9._:-]");
@@ -128,7 +129,7 @@ mail_handle_set_shipment_state (tsr_call_t *call)
     PGresult *res = NULL, *reread = NULL;
     char operator_id [MAIL_ID_MAX + 1] = "";
     mail_shipment_t shipment;
-    if ((status = s_check_request (call, request)) != S_OK
+    if ((status = mail_shipment_state_check (call, request)) != S_OK
     ||  (status = mail_caller_operator (call, operator_id)) != S_OK)
         goto done;
     int found = mail_shipment_load (call->db, "WHERE s.shipment_id = $1", request->shipment_id,

@@ -193,6 +193,25 @@ done:
     return status;
 }
 
+//  Every bound of the request that needs no database.
+tsr_status_t
+perso_activate_card_check (tsr_call_t *call, const Tessera__V1__ActivateCardRequest *in)
+{
+    size_t code_size = strnlen (in->activation_code, PERSO_CODE_INPUT_MAX + 1);
+    if (!perso_id_valid (in->account_id))
+        return tsr_call_fail (call, S_INVALID, "account_id must be 1 to 64 of [A-Za-z0-9._:-]");
+    if (!perso_uuid_valid (in->card_uuid))
+        return tsr_call_fail (call, S_INVALID, "card_uuid must be a UUID (8-4-4-4-12 hex)");
+    if (code_size < 1 || code_size > PERSO_CODE_INPUT_MAX)
+        return tsr_call_fail (call, S_INVALID, "activation_code must be 1 to %d characters",
+                              PERSO_CODE_INPUT_MAX);
+    if (!perso_text_valid (in->client_address, 0, PERSO_CLIENT_ADDRESS_MAX)
+    ||  !perso_text_valid (in->user_agent, 0, PERSO_USER_AGENT_MAX))
+        return tsr_call_fail (call, S_INVALID, "client_address (64) and user_agent (256) must "
+                              "be printable text");
+    return S_OK;
+}
+
 tsr_status_t
 perso_handle_activate_card (tsr_call_t *call)
 {
@@ -204,23 +223,8 @@ perso_handle_activate_card (tsr_call_t *call)
         return status;
     status = S_OK;
     char uuid [37] = "", normalised [PERSO_CODE_CHARS + 1] = "";
-    size_t code_size = strnlen (in->activation_code, PERSO_CODE_INPUT_MAX + 1);
     perso_card_row_t row;
-    if (!perso_id_valid (in->account_id))
-        status = tsr_call_fail (call, S_INVALID, "account_id must be 1 to 64 of [A-Za-z0-9._:-]");
-    else
-    if (!perso_uuid_valid (in->card_uuid))
-        status = tsr_call_fail (call, S_INVALID, "card_uuid must be a UUID (8-4-4-4-12 hex)");
-    else
-    if (code_size < 1 || code_size > PERSO_CODE_INPUT_MAX)
-        status = tsr_call_fail (call, S_INVALID, "activation_code must be 1 to %d characters",
-                                PERSO_CODE_INPUT_MAX);
-    else
-    if (!perso_text_valid (in->client_address, 0, PERSO_CLIENT_ADDRESS_MAX)
-    ||  !perso_text_valid (in->user_agent, 0, PERSO_USER_AGENT_MAX))
-        status = tsr_call_fail (call, S_INVALID, "client_address (64) and user_agent (256) must "
-                                "be printable text");
-    if (status != S_OK)
+    if ((status = perso_activate_card_check (call, in)) != S_OK)
         goto done;
     s_lower (in->card_uuid, uuid);
     int found = perso_card_row_load (call->db, uuid, true, &row);

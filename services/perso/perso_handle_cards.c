@@ -168,6 +168,19 @@ perso_handle_list_transitions (tsr_call_t *call)
     return status;
 }
 
+//  Every bound of the request that needs no database.
+tsr_status_t
+perso_change_card_state_check (tsr_call_t *call, const Tessera__V1__ChangeCardStateRequest *in)
+{
+    if (!perso_uuid_valid (in->card_uuid))
+        return tsr_call_fail (call, S_INVALID, "card_uuid must be a UUID (8-4-4-4-12 hex)");
+    if (!perso_card_state_valid ((int) in->to_state))
+        return tsr_call_fail (call, S_INVALID, "to_state must be a CardState");
+    if (!perso_text_valid (in->reason, 1, PERSO_REASON_MAX))
+        return tsr_call_fail (call, S_INVALID, "reason is required: 1 to 512 printable characters");
+    return S_OK;
+}
+
 tsr_status_t
 perso_handle_change_card_state (tsr_call_t *call)
 {
@@ -179,15 +192,7 @@ perso_handle_change_card_state (tsr_call_t *call)
     status = S_OK;
     char uuid [37] = "", operator_id [PERSO_ID_MAX + 1];
     perso_card_row_t row;
-    if (!perso_uuid_valid (in->card_uuid))
-        status = tsr_call_fail (call, S_INVALID, "card_uuid must be a UUID (8-4-4-4-12 hex)");
-    else
-    if (!perso_card_state_valid ((int) in->to_state))
-        status = tsr_call_fail (call, S_INVALID, "to_state must be a CardState");
-    else
-    if (!perso_text_valid (in->reason, 1, PERSO_REASON_MAX))
-        status = tsr_call_fail (call, S_INVALID, "reason is required: 1 to 512 printable characters");
-    if (status != S_OK || (status = perso_caller_operator (call, operator_id)) != S_OK)
+    if ((status = perso_change_card_state_check (call, in)) != S_OK || (status = perso_caller_operator (call, operator_id)) != S_OK)
         goto done;
     s_lower (in->card_uuid, uuid);
     int found = perso_card_row_load (call->db, uuid, true, &row);

@@ -119,6 +119,21 @@ s_insert_job (tsr_call_t *call, const char *job_id, const Tessera__V1__CardReque
     return S_OK;
 }
 
+//  Every bound of the request that needs no database.
+tsr_status_t
+perso_start_job_check (tsr_call_t *call, const Tessera__V1__StartJobRequest *in)
+{
+    int algorithm = in->key_algorithm ? (int) in->key_algorithm
+                  : TESSERA__V1__CARD_KEY_ALGORITHM__CARD_KEY_ALGORITHM_EC_P256;
+    if (!perso_id_valid (in->card_request_id))
+        return tsr_call_fail (call, S_INVALID, "card_request_id must be 1 to 64 of [A-Za-z0-9._:-]");
+    if (!perso_reader_valid (in->reader_name))
+        return tsr_call_fail (call, S_INVALID, "reader_name must be 1 to 127 printable characters");
+    if (algorithm != 1 && algorithm != 2)
+        return tsr_call_fail (call, S_INVALID, "key_algorithm must be RSA_2048 or EC_P256");
+    return S_OK;
+}
+
 tsr_status_t
 perso_handle_start_job (tsr_call_t *call)
 {
@@ -136,16 +151,8 @@ perso_handle_start_job (tsr_call_t *call)
     bool auth = false, sign = false;
     int algorithm = in->key_algorithm ? (int) in->key_algorithm
                   : TESSERA__V1__CARD_KEY_ALGORITHM__CARD_KEY_ALGORITHM_EC_P256;
-    if (!perso_id_valid (in->card_request_id))
-        status = tsr_call_fail (call, S_INVALID, "card_request_id must be 1 to 64 of [A-Za-z0-9._:-]");
-    else
-    if (!perso_reader_valid (in->reader_name))
-        status = tsr_call_fail (call, S_INVALID, "reader_name must be 1 to 127 printable characters");
-    else
-    if (algorithm != 1 && algorithm != 2)
-        status = tsr_call_fail (call, S_INVALID, "key_algorithm must be RSA_2048 or EC_P256");
-    else
-    if (!state->have_master_key)
+    status = perso_start_job_check (call, in);
+    if (status == S_OK && !state->have_master_key)
         status = tsr_call_fail (call, S_PRECONDITION, "no master key is configured "
                                 "(TSR_PERSO_MASTER_KEY_FILE): cards cannot get their own keys");
     if (status != S_OK

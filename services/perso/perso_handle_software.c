@@ -38,6 +38,25 @@ s_csr_valid (const uint8_t *der, size_t size)
     return ok;
 }
 
+//  Every bound of the request that needs no database: the CSR parses and
+//  its signature verifies.
+tsr_status_t
+perso_issue_from_csr_check (tsr_call_t *call, const Tessera__V1__IssueFromCsrRequest *in)
+{
+    if (!perso_id_valid (in->card_request_id))
+        return tsr_call_fail (call, S_INVALID, "card_request_id must be 1 to 64 of [A-Za-z0-9._:-]");
+    if (!perso_optional_id_valid (in->account_id))
+        return tsr_call_fail (call, S_INVALID, "account_id must be empty or 1 to 64 of [A-Za-z0-9._:-]");
+    if (!s_use_valid ((int) in->use))
+        return tsr_call_fail (call, S_INVALID, "use must be AUTHENTICATION or SIGNATURE");
+    if (in->csr_der.len == 0 || in->csr_der.len > S_CSR_MAX)
+        return tsr_call_fail (call, S_INVALID, "csr_der must be 1 to %d bytes", S_CSR_MAX);
+    if (!s_csr_valid (in->csr_der.data, in->csr_der.len))
+        return tsr_call_fail (call, S_INVALID, "csr_der is not a DER PKCS#10 request whose "
+                              "signature verifies");
+    return S_OK;
+}
+
 tsr_status_t
 perso_handle_issue_from_csr (tsr_call_t *call)
 {
@@ -50,22 +69,7 @@ perso_handle_issue_from_csr (tsr_call_t *call)
     perso_software_t software;
     memset (&software, 0, sizeof software);
     Tessera__V1__CertificateRecord *record = NULL;
-    if (!perso_id_valid (in->card_request_id))
-        status = tsr_call_fail (call, S_INVALID, "card_request_id must be 1 to 64 of [A-Za-z0-9._:-]");
-    else
-    if (!perso_optional_id_valid (in->account_id))
-        status = tsr_call_fail (call, S_INVALID, "account_id must be empty or 1 to 64 of [A-Za-z0-9._:-]");
-    else
-    if (!s_use_valid ((int) in->use))
-        status = tsr_call_fail (call, S_INVALID, "use must be AUTHENTICATION or SIGNATURE");
-    else
-    if (in->csr_der.len == 0 || in->csr_der.len > S_CSR_MAX)
-        status = tsr_call_fail (call, S_INVALID, "csr_der must be 1 to %d bytes", S_CSR_MAX);
-    else
-    if (!s_csr_valid (in->csr_der.data, in->csr_der.len))
-        status = tsr_call_fail (call, S_INVALID, "csr_der is not a DER PKCS#10 request whose "
-                                "signature verifies");
-    if (status != S_OK
+    if ((status = perso_issue_from_csr_check (call, in)) != S_OK
     ||  (status = perso_software_load (call, in->card_request_id, in->account_id, &software)) != S_OK)
         goto done;
     if (!perso_software_use_allowed (&software, (int) in->use)) {

@@ -7,6 +7,7 @@
 
 #include "tessera/bus.h"
 #include "tessera/v1/events.pb-c.h"
+#include "tessera/v1/perso.pb-c.h"
 
 //  Jobs (perso_handle_jobs.c, perso_handle_job_reads.c).
 tsr_status_t perso_handle_list_readers (tsr_call_t *call);
@@ -32,5 +33,16 @@ tsr_status_t perso_handle_issue_pkcs12 (tsr_call_t *call);
 
 //  Mail's events (perso_follow.c): "card.shipped", "shipment.returned".
 int perso_follow_mail (void *state, tsr_db_t *db, const Tessera__V1__Event *event);
+
+//  The pure first steps: every bound of a request that needs no database.
+//  STATUS_OK, or the refusal with the call's message set. The handlers call
+//  them first; so does tests/fuzz/fuzz_payload_perso.c.
+tsr_status_t perso_start_job_check (tsr_call_t *call, const Tessera__V1__StartJobRequest *in);
+tsr_status_t perso_change_card_state_check (tsr_call_t *call,
+                                            const Tessera__V1__ChangeCardStateRequest *in);
+tsr_status_t perso_activate_card_check (tsr_call_t *call,
+                                        const Tessera__V1__ActivateCardRequest *in);
+tsr_status_t perso_issue_from_csr_check (tsr_call_t *call,
+                                         const Tessera__V1__IssueFromCsrRequest *in);
 
 #endif

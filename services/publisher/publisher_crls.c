@@ -113,6 +113,17 @@ s_token (const char *token, long long *generated, unsigned long long *number)
 }
 
 tsr_status_t
+publisher_list_crls_check (tsr_call_t *call, const Tessera__V1__ListCrlsRequest *request,
+                           long long *generated, unsigned long long *number)
+{
+    if (!s_kind_ok (request->kind) || strlen (request->issuer) > 64
+    ||  !s_token (request->page_token, generated, number) || request->generated_from_unix < 0)
+        return tsr_call_fail (call, S_INVALID, "kind, issuer, generated_from_unix or page_token "
+                              "is not valid");
+    return TESSERA__V1__STATUS__STATUS_OK;
+}
+
+tsr_status_t
 publisher_handle_list_crls (tsr_call_t *call)
 {
     tsr_status_t unpack_status;
@@ -128,12 +139,9 @@ publisher_handle_list_crls (tsr_call_t *call)
     Tessera__V1__CrlInfo *infos = NULL, **list = NULL;
     publisher_crl_info_text_t *texts = NULL;
     publisher_crl_row_t *rows = NULL;
-    if (!s_kind_ok (request->kind) || strlen (request->issuer) > 64
-    ||  !s_token (request->page_token, &generated, &number) || request->generated_from_unix < 0) {
-        status = tsr_call_fail (call, S_INVALID, "kind, issuer, generated_from_unix or page_token "
-                                "is not valid");
+    if ((status = publisher_list_crls_check (call, request, &generated, &number))
+            != TESSERA__V1__STATUS__STATUS_OK)
         goto done;
-    }
     if (request->issuer [0]) {
         int found = publisher_store_issuer_resolve (call->db, request->issuer, sha256);
         if (found <= 0) {

@@ -24,4 +24,11 @@ typedef struct {
 void publisher_crl_info (publisher_state_t *state, const publisher_crl_row_t *row,
                          Tessera__V1__CrlInfo *info, publisher_crl_info_text_t *text);
 
+//  ListCrls' pure first step: every bound of the request that needs no
+//  database; the page token read into *generated and *number (0 and 0 for
+//  the first page). STATUS_OK, or the refusal with the call's message set.
+//  The handler calls it first; so does tests/fuzz/fuzz_payload_publisher.c.
+tsr_status_t publisher_list_crls_check (tsr_call_t *call, const Tessera__V1__ListCrlsRequest *request,
+                                        long long *generated, unsigned long long *number);
+
 #endif

@@ -30,8 +30,9 @@
 
 static const char *s_states [] = { "unspecified", "pending", "approved", "applied", "rejected" };
 
-static tsr_status_t
-s_check_input (tsr_call_t *call, const Tessera__V1__DecideRevocationRequest *request)
+//  Every bound of the request that needs no database.
+tsr_status_t
+revocation_decide_check (tsr_call_t *call, const Tessera__V1__DecideRevocationRequest *request)
 {
     if (!revocation_id_valid (request->revocation_id))
         return tsr_call_fail (call, S_INVALID, "revocation_id must be 1 to %d of "
@@ -142,7 +143,7 @@ revocation_handle_decide (tsr_call_t *call)
     revocation_apply_t apply;
     memset (&apply, 0, sizeof apply);
     tsr_status_t status;
-    if ((status = s_check_input (call, request)) != S_OK
+    if ((status = revocation_decide_check (call, request)) != S_OK
     ||  (status = revocation_caller_operator (call, operator_id)) != S_OK
     ||  (status = s_lock_pending (call, request->revocation_id, &requested_reason, &overdue))
             != S_OK)

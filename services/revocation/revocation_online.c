@@ -63,6 +63,27 @@ s_account (tsr_call_t *call, const char *account_id, char person_id [REVOCATION_
     return status;
 }
 
+//  Every bound of the request that needs no other service.
+tsr_status_t
+revocation_online_check (tsr_call_t *call, const Tessera__V1__RevokeOnlineRequest *request,
+                         char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+{
+    revocation_common_t common = {
+        .card_uuid = request->card_uuid, .serials = request->serials,
+        .serial_count = request->n_serials, .reason = request->reason,
+        .statement = request->statement,
+        .requester_role = TESSERA__V1__PERSON_ROLE__PERSON_ROLE_UNSPECIFIED };
+    if (!revocation_id_valid (request->account_id))
+        return tsr_call_fail (call, S_INVALID, "account_id must be 1 to %d of [A-Za-z0-9._:-]",
+                              REVOCATION_ID_MAX);
+    if (!revocation_text_valid (request->client_address, 0, REVOCATION_CLIENT_ADDRESS_MAX)
+    ||  !revocation_text_valid (request->user_agent, 0, REVOCATION_USER_AGENT_MAX))
+        return tsr_call_fail (call, S_INVALID, "client_address (at most %d) and user_agent (at "
+                              "most %d) must be printable characters",
+                              REVOCATION_CLIENT_ADDRESS_MAX, REVOCATION_USER_AGENT_MAX);
+    return revocation_common_check (call, &common, REVOCATION_CHANNEL_ONLINE, serials);
+}
+
 //  The holder's own decision, and what ca answered (asked already).
 static tsr_status_t
 s_approved (tsr_call_t *call, const revocation_apply_t *apply, const char **text)
@@ -104,25 +125,7 @@ revocation_handle_revoke_online (tsr_call_t *call)
     int level = 0;
     const char *text = "revoked";
     tsr_status_t status;
-    revocation_common_t common = {
-        .card_uuid = request->card_uuid, .serials = request->serials,
-        .serial_count = request->n_serials, .reason = request->reason,
-        .statement = request->statement,
-        .requester_role = TESSERA__V1__PERSON_ROLE__PERSON_ROLE_UNSPECIFIED };
-    if (!revocation_id_valid (request->account_id)) {
-        status = tsr_call_fail (call, S_INVALID, "account_id must be 1 to %d of [A-Za-z0-9._:-]",
-                                REVOCATION_ID_MAX);
-        goto done;
-    }
-    if (!revocation_text_valid (request->client_address, 0, REVOCATION_CLIENT_ADDRESS_MAX)
-    ||  !revocation_text_valid (request->user_agent, 0, REVOCATION_USER_AGENT_MAX)) {
-        status = tsr_call_fail (call, S_INVALID, "client_address (at most %d) and user_agent (at "
-                                "most %d) must be printable characters",
-                                REVOCATION_CLIENT_ADDRESS_MAX, REVOCATION_USER_AGENT_MAX);
-        goto done;
-    }
-    if ((status = revocation_common_check (call, &common, REVOCATION_CHANNEL_ONLINE, serials))
-            != S_OK
+    if ((status = revocation_online_check (call, request, serials)) != S_OK
     ||  (status = s_account (call, request->account_id, person_id)) != S_OK
     ||  (status = revocation_parties_check (call, person_id, "account_id", "", "account_id",
                                             &parties)) != S_OK

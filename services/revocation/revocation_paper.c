@@ -56,6 +56,22 @@ s_check_paper (tsr_call_t *call, const Tessera__V1__RecordPaperRevocationRequest
     return S_OK;
 }
 
+//  Every bound of the request that needs no other service: the paper-only
+//  fields, then those the channels share.
+tsr_status_t
+revocation_paper_check (tsr_call_t *call, const Tessera__V1__RecordPaperRevocationRequest *request,
+                        char form_sha256 [65], char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+{
+    revocation_common_t common = {
+        .card_uuid = request->card_uuid, .serials = request->serials,
+        .serial_count = request->n_serials, .reason = request->reason,
+        .statement = request->statement, .requester_role = request->requester_role };
+    tsr_status_t status = s_check_paper (call, request, form_sha256);
+    return status != S_OK ? status
+                          : revocation_common_check (call, &common, REVOCATION_CHANNEL_PAPER,
+                                                     serials);
+}
+
 //  Refused, and kept on record: nobody checked the signature.
 static tsr_status_t
 s_refuse_unchecked (tsr_call_t *call, const Tessera__V1__RecordPaperRevocationRequest *request,
@@ -133,13 +149,7 @@ revocation_handle_record_paper (tsr_call_t *call)
     memset (&parties, 0, sizeof parties);
     int level = 0;
     tsr_status_t status;
-    revocation_common_t common = {
-        .card_uuid = request->card_uuid, .serials = request->serials,
-        .serial_count = request->n_serials, .reason = request->reason,
-        .statement = request->statement, .requester_role = request->requester_role };
-    if ((status = s_check_paper (call, request, form_sha256)) != S_OK
-    ||  (status = revocation_common_check (call, &common, REVOCATION_CHANNEL_PAPER, serials))
-            != S_OK)
+    if ((status = revocation_paper_check (call, request, form_sha256, serials)) != S_OK)
         goto done;
     if (!request->signature_matches) {
         status = s_refuse_unchecked (call, request, form_sha256);

@@ -181,6 +181,27 @@ s_challenge (tsr_call_t *call, const revocation_parties_t *parties, int level,
     return tsr_call_reply (call, &reply.base, "ask these questions");
 }
 
+//  Every bound of the request that needs no other service.
+tsr_status_t
+revocation_start_phone_check (tsr_call_t *call,
+                              const Tessera__V1__StartPhoneChallengeRequest *request,
+                              char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+{
+    long bad = -1;
+    if (!revocation_id_valid (request->caller_person_id)
+    ||  !revocation_optional_id_valid (request->holder_person_id))
+        return tsr_call_fail (call, S_INVALID, "caller_person_id (and holder_person_id when "
+                              "given) must be 1 to %d of [A-Za-z0-9._:-]", REVOCATION_ID_MAX);
+    if (request->n_serials
+    &&  (bad = revocation_serials_normalise (request->serials, request->n_serials, serials)) >= 0)
+        return (size_t) bad == request->n_serials
+            ? tsr_call_fail (call, S_INVALID, "serials: give at most %d certificates' serials",
+                             REVOCATION_SERIALS_MAX)
+            : tsr_call_fail (call, S_INVALID, "serials[%ld] must be 2 to 40 hex digits (an even "
+                             "count), not repeated", bad);
+    return S_OK;
+}
+
 tsr_status_t
 revocation_handle_start_phone (tsr_call_t *call)
 {
@@ -198,23 +219,8 @@ revocation_handle_start_phone (tsr_call_t *call)
     memset (&parties, 0, sizeof parties);
     Tessera__V1__SecretQuestions *questions = NULL;
     tsr_status_t status;
-    long bad = -1;
-    if (!revocation_id_valid (request->caller_person_id)
-    ||  !revocation_optional_id_valid (request->holder_person_id)) {
-        status = tsr_call_fail (call, S_INVALID, "caller_person_id (and holder_person_id when "
-                                "given) must be 1 to %d of [A-Za-z0-9._:-]", REVOCATION_ID_MAX);
-        goto done;
-    }
-    if (request->n_serials
-    &&  (bad = revocation_serials_normalise (request->serials, request->n_serials, serials)) >= 0) {
-        status = (size_t) bad == request->n_serials
-            ? tsr_call_fail (call, S_INVALID, "serials: give at most %d certificates' serials",
-                             REVOCATION_SERIALS_MAX)
-            : tsr_call_fail (call, S_INVALID, "serials[%ld] must be 2 to 40 hex digits (an even "
-                             "count), not repeated", bad);
-        goto done;
-    }
-    if ((status = revocation_caller_operator (call, operator_id)) != S_OK
+    if ((status = revocation_start_phone_check (call, request, serials)) != S_OK
+    ||  (status = revocation_caller_operator (call, operator_id)) != S_OK
     ||  (status = revocation_parties_check (call, request->caller_person_id, "caller_person_id",
                                             request->holder_person_id, "holder_person_id",
                                             &parties)) != S_OK)
@@ -402,6 +408,24 @@ s_record_outcome (tsr_call_t *call, const char *challenge_id, const s_challenge_
     return S_OK;
 }
 
+//  Every bound of the request that needs no other service.
+tsr_status_t
+revocation_answer_phone_check (tsr_call_t *call,
+                               const Tessera__V1__AnswerPhoneChallengeRequest *request)
+{
+    if (!revocation_id_valid (request->challenge_id))
+        return tsr_call_fail (call, S_INVALID, "challenge_id must be 1 to %d of "
+                              "[A-Za-z0-9._:-]", REVOCATION_ID_MAX);
+    if (request->n_answers < 1 || request->n_answers > REVOCATION_QUESTIONS_MAX)
+        return tsr_call_fail (call, S_INVALID, "answers: give 1 to %d answers",
+                              REVOCATION_QUESTIONS_MAX);
+    for (size_t i = 0; i < request->n_answers; i++)
+        if (!revocation_text_valid (request->answers [i]->answer, 1, REVOCATION_ANSWER_MAX))
+            return tsr_call_fail (call, S_INVALID, "answers[%zu].answer must be 1 to %d "
+                                  "printable characters", i, REVOCATION_ANSWER_MAX);
+    return S_OK;
+}
+
 tsr_status_t
 revocation_handle_answer_phone (tsr_call_t *call)
 {
@@ -417,23 +441,8 @@ revocation_handle_answer_phone (tsr_call_t *call)
     char operator_id [REVOCATION_ID_MAX + 1];
     tsr_status_t status = S_OK;
     bool passed = false;
-    if (!revocation_id_valid (request->challenge_id)) {
-        status = tsr_call_fail (call, S_INVALID, "challenge_id must be 1 to %d of "
-                                "[A-Za-z0-9._:-]", REVOCATION_ID_MAX);
-        goto done;
-    }
-    if (request->n_answers < 1 || request->n_answers > REVOCATION_QUESTIONS_MAX) {
-        status = tsr_call_fail (call, S_INVALID, "answers: give 1 to %d answers",
-                                REVOCATION_QUESTIONS_MAX);
-        goto done;
-    }
-    for (size_t i = 0; i < request->n_answers; i++)
-        if (!revocation_text_valid (request->answers [i]->answer, 1, REVOCATION_ANSWER_MAX)) {
-            status = tsr_call_fail (call, S_INVALID, "answers[%zu].answer must be 1 to %d "
-                                    "printable characters", i, REVOCATION_ANSWER_MAX);
-            goto done;
-        }
-    if ((status = s_load_challenge (call, request->challenge_id, &challenge)) != S_OK
+    if ((status = revocation_answer_phone_check (call, request)) != S_OK
+    ||  (status = s_load_challenge (call, request->challenge_id, &challenge)) != S_OK
     ||  (status = s_check_answers (call, request, &challenge)) != S_OK)
         goto done;
     revocation_phone_status_t phone;

@@ -72,6 +72,22 @@ s_load_passed (tsr_call_t *call, const char *challenge_id, s_passed_t *passed)
     return S_OK;
 }
 
+//  Every bound of the request that needs no other service.
+tsr_status_t
+revocation_record_phone_check (tsr_call_t *call,
+                               const Tessera__V1__RecordPhoneRevocationRequest *request,
+                               char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+{
+    revocation_common_t common = {
+        .card_uuid = request->card_uuid, .serials = request->serials,
+        .serial_count = request->n_serials, .reason = request->reason,
+        .statement = request->statement, .requester_role = request->requester_role };
+    if (!revocation_id_valid (request->challenge_id))
+        return tsr_call_fail (call, S_INVALID, "challenge_id must be 1 to %d of "
+                              "[A-Za-z0-9._:-]", REVOCATION_ID_MAX);
+    return revocation_common_check (call, &common, REVOCATION_CHANNEL_PHONE, serials);
+}
+
 tsr_status_t
 revocation_handle_record_phone (tsr_call_t *call)
 {
@@ -90,17 +106,7 @@ revocation_handle_record_phone (tsr_call_t *call)
     memset (&parties, 0, sizeof parties);
     int level = 0;
     tsr_status_t status;
-    revocation_common_t common = {
-        .card_uuid = request->card_uuid, .serials = request->serials,
-        .serial_count = request->n_serials, .reason = request->reason,
-        .statement = request->statement, .requester_role = request->requester_role };
-    if (!revocation_id_valid (request->challenge_id)) {
-        status = tsr_call_fail (call, S_INVALID, "challenge_id must be 1 to %d of "
-                                "[A-Za-z0-9._:-]", REVOCATION_ID_MAX);
-        goto done;
-    }
-    if ((status = revocation_common_check (call, &common, REVOCATION_CHANNEL_PHONE, serials))
-            != S_OK
+    if ((status = revocation_record_phone_check (call, request, serials)) != S_OK
     ||  (status = revocation_caller_operator (call, operator_id)) != S_OK
     ||  (status = s_load_passed (call, request->challenge_id, &passed)) != S_OK
     ||  (status = revocation_parties_check (call, passed.caller_person_id, "caller_person_id",

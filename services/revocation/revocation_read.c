@@ -30,9 +30,10 @@ revocation_handle_get (tsr_call_t *call)
     return status;
 }
 
-static tsr_status_t
-s_check_list (tsr_call_t *call, const Tessera__V1__ListRevocationsRequest *request,
-              int64_t *after_seconds, int64_t *after_seq)
+//  Every bound of the request that needs no database; the page token read.
+tsr_status_t
+revocation_list_check (tsr_call_t *call, const Tessera__V1__ListRevocationsRequest *request,
+                       int64_t *after_seconds, int64_t *after_seq)
 {
     if (request->state < 0 || request->state > 4)
         return tsr_call_fail (call, S_INVALID, "state must be a RevocationState (0 to 4)");
@@ -64,7 +65,7 @@ revocation_handle_list (tsr_call_t *call)
     Tessera__V1__RevocationRecord **list = NULL;
     size_t shown = 0;
     int64_t after_seconds = 0, after_seq = 0;
-    tsr_status_t status = s_check_list (call, request, &after_seconds, &after_seq);
+    tsr_status_t status = revocation_list_check (call, request, &after_seconds, &after_seq);
     if (status != TESSERA__V1__STATUS__STATUS_OK)
         goto done;
     uint32_t page = request->limit ? request->limit : REVOCATION_LIST_MAX;

@@ -158,8 +158,8 @@ validation_handle_get_account (tsr_call_t *call)
 }
 
 //  The input both service-desk remedies take: an account and a reason.
-static tsr_status_t
-s_check_remedy (tsr_call_t *call, const char *account_id, const char *reason)
+tsr_status_t
+validation_remedy_check (tsr_call_t *call, const char *account_id, const char *reason)
 {
     if (!validation_id_valid (account_id))
         return tsr_call_fail (call, S_INVALID, "account_id must be 1 to 64 of [A-Za-z0-9._:-]");
@@ -185,7 +185,7 @@ validation_handle_reset_password (tsr_call_t *call)
     validation_otp_t otp;
     memset (&otp, 0, sizeof otp);
     PGresult *res = NULL;
-    tsr_status_t status = s_check_remedy (call, request->account_id, request->reason);
+    tsr_status_t status = validation_remedy_check (call, request->account_id, request->reason);
     if (status != TESSERA__V1__STATUS__STATUS_OK)
         goto done;
     int found = validation_account_load (call->db, VALIDATION_BY_ACCOUNT, request->account_id,
@@ -255,7 +255,7 @@ validation_handle_unlock (tsr_call_t *call)
     validation_account_t account;
     memset (&account, 0, sizeof account);
     PGresult *res = NULL;
-    tsr_status_t status = s_check_remedy (call, request->account_id, request->reason);
+    tsr_status_t status = validation_remedy_check (call, request->account_id, request->reason);
     if (status != TESSERA__V1__STATUS__STATUS_OK)
         goto done;
     int found = validation_account_load (call->db, VALIDATION_BY_ACCOUNT, request->account_id,

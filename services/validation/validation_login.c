@@ -205,6 +205,25 @@ done:
     return status;
 }
 
+//  Every bound of the request that needs no database.
+tsr_status_t
+validation_login_check (tsr_call_t *call, const Tessera__V1__LoginRequest *request)
+{
+    if (!validation_text_valid (request->login, 1, VALIDATION_LOGIN_MAX))
+        return tsr_call_fail (call, S_INVALID, "login must be 1 to %d printable characters",
+                              VALIDATION_LOGIN_MAX);
+    if (!validation_secret_valid (request->password, VALIDATION_PASSWORD_MAX_BYTES))
+        return tsr_call_fail (call, S_INVALID, "password must be 1 to %d bytes",
+                              VALIDATION_PASSWORD_MAX_BYTES);
+    if (!validation_text_valid (request->client_address, 0, VALIDATION_CLIENT_ADDRESS_MAX)
+    ||  !validation_text_valid (request->user_agent, 0, VALIDATION_USER_AGENT_MAX))
+        return tsr_call_fail (call, S_INVALID,
+                              "client_address (at most %d) and user_agent (at most %d) must be "
+                              "printable characters", VALIDATION_CLIENT_ADDRESS_MAX,
+                              VALIDATION_USER_AGENT_MAX);
+    return TESSERA__V1__STATUS__STATUS_OK;
+}
+
 tsr_status_t
 validation_handle_login (tsr_call_t *call)
 {
@@ -213,22 +232,8 @@ validation_handle_login (tsr_call_t *call)
         call, &tessera__v1__login_request__descriptor, &unpack_status);
     if (!request)
         return unpack_status;
-    tsr_status_t status;
-    if (!validation_text_valid (request->login, 1, VALIDATION_LOGIN_MAX))
-        status = tsr_call_fail (call, S_INVALID, "login must be 1 to %d printable characters",
-                                VALIDATION_LOGIN_MAX);
-    else
-    if (!validation_secret_valid (request->password, VALIDATION_PASSWORD_MAX_BYTES))
-        status = tsr_call_fail (call, S_INVALID, "password must be 1 to %d bytes",
-                                VALIDATION_PASSWORD_MAX_BYTES);
-    else
-    if (!validation_text_valid (request->client_address, 0, VALIDATION_CLIENT_ADDRESS_MAX)
-    ||  !validation_text_valid (request->user_agent, 0, VALIDATION_USER_AGENT_MAX))
-        status = tsr_call_fail (call, S_INVALID,
-                                "client_address (at most %d) and user_agent (at most %d) must be "
-                                "printable characters", VALIDATION_CLIENT_ADDRESS_MAX,
-                                VALIDATION_USER_AGENT_MAX);
-    else
+    tsr_status_t status = validation_login_check (call, request);
+    if (status == TESSERA__V1__STATUS__STATUS_OK)
         status = s_attempt (call, request);
     sodium_memzero (request->password, strlen (request->password));
     tessera__v1__login_request__free_unpacked (request, NULL);

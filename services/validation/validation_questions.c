@@ -54,9 +54,9 @@ s_account (tsr_call_t *call, const char *account_id, const char *person_id, bool
 }
 
 //  Checks and normalises the pairs: answers [i] gets pair i's normal form.
-static tsr_status_t
-s_check_pairs (tsr_call_t *call, const Tessera__V1__SetSecretQuestionsRequest *request,
-               char answers [][VALIDATION_NORMALISED_SIZE])
+tsr_status_t
+validation_questions_check (tsr_call_t *call, const Tessera__V1__SetSecretQuestionsRequest *request,
+                            char answers [][VALIDATION_NORMALISED_SIZE])
 {
     char questions [VALIDATION_QUESTIONS_MAX][VALIDATION_NORMALISED_SIZE];
     size_t count = request->n_pairs;
@@ -142,7 +142,7 @@ validation_handle_set_questions (tsr_call_t *call)
                                 VALIDATION_USER_AGENT_MAX);
         goto done;
     }
-    status = s_check_pairs (call, request, answers);
+    status = validation_questions_check (call, request, answers);
     if (status != S_OK)
         goto done;
     status = s_account (call, request->account_id, "", true, &account);
@@ -228,9 +228,9 @@ done:
 
 //  Checks the answers' form: 1..max answers, distinct ids, answers
 //  normalised into normalised [i].
-static tsr_status_t
-s_check_answers (tsr_call_t *call, const Tessera__V1__VerifyAnswersRequest *request,
-                 char normalised [][VALIDATION_NORMALISED_SIZE])
+tsr_status_t
+validation_answers_check (tsr_call_t *call, const Tessera__V1__VerifyAnswersRequest *request,
+                          char normalised [][VALIDATION_NORMALISED_SIZE])
 {
     if (request->n_answers < 1 || request->n_answers > VALIDATION_QUESTIONS_MAX)
         return tsr_call_fail (call, S_INVALID, "answers: give 1 to %d answers",
@@ -302,7 +302,7 @@ validation_handle_verify_answers (tsr_call_t *call)
     validation_account_t account;
     memset (&account, 0, sizeof account);
     bool all_match = false;
-    tsr_status_t status = s_check_answers (call, request, normalised);
+    tsr_status_t status = validation_answers_check (call, request, normalised);
     if (status == S_OK)
         status = s_account (call, request->account_id, request->person_id, true, &account);
     if (status == S_OK)

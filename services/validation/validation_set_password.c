@@ -32,8 +32,9 @@
 #define S_PRECONDITION TESSERA__V1__STATUS__STATUS_FAILED_PRECONDITION
 #define S_DENIED TESSERA__V1__STATUS__STATUS_PERMISSION_DENIED
 
-static tsr_status_t
-s_check_input (tsr_call_t *call, const Tessera__V1__SetPasswordRequest *request)
+//  Every bound of the request that needs no database.
+tsr_status_t
+validation_set_password_check (tsr_call_t *call, const Tessera__V1__SetPasswordRequest *request)
 {
     if (!validation_id_valid (request->account_id))
         return tsr_call_fail (call, S_INVALID, "account_id must be 1 to 64 of [A-Za-z0-9._:-]");
@@ -197,7 +198,7 @@ validation_handle_set_password (tsr_call_t *call)
         call, &tessera__v1__set_password_request__descriptor, &unpack_status);
     if (!request)
         return unpack_status;
-    tsr_status_t status = s_check_input (call, request);
+    tsr_status_t status = validation_set_password_check (call, request);
     if (status == S_OK)
         status = s_change (call, request);
     sodium_memzero (request->current_password, strlen (request->current_password));
