@@ -1,0 +1,47 @@
+/*  Fuzz target: perso's request payloads (fuzz_payload.h), each through
+    the handler's own pure first step where it has one (IssueFromCsr's
+    parses the CSR and verifies its signature).
+*/
+#include "fuzz_payload.h"
+#include "perso_handlers.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+static tsr_status_t
+s_start_job (tsr_call_t *call, const ProtobufCMessage *request)
+{
+    return perso_start_job_check (call, (const Tessera__V1__StartJobRequest *) request);
+}
+
+static tsr_status_t
+s_change_card_state (tsr_call_t *call, const ProtobufCMessage *request)
+{
+    return perso_change_card_state_check (call, (const Tessera__V1__ChangeCardStateRequest *) request);
+}
+
+static tsr_status_t
+s_activate_card (tsr_call_t *call, const ProtobufCMessage *request)
+{
+    return perso_activate_card_check (call, (const Tessera__V1__ActivateCardRequest *) request);
+}
+
+static tsr_status_t
+s_issue_from_csr (tsr_call_t *call, const ProtobufCMessage *request)
+{
+    return perso_issue_from_csr_check (call, (const Tessera__V1__IssueFromCsrRequest *) request);
+}
+
+static const fuzz_payload_check_t s_checks [] = {
+    { "StartJob", &tessera__v1__start_job_request__descriptor, s_start_job },
+    { "ChangeCardState", &tessera__v1__change_card_state_request__descriptor, s_change_card_state },
+    { "ActivateCard", &tessera__v1__activate_card_request__descriptor, s_activate_card },
+    { "IssueFromCsr", &tessera__v1__issue_from_csr_request__descriptor, s_issue_from_csr },
+};
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    fuzz_payload_run (&tessera__v1__perso__descriptor, s_checks,
+                      sizeof s_checks / sizeof s_checks [0], data, size);
+    return 0;
+}
