@@ -96,7 +96,25 @@ done:
     return status;
 }
 
-//  Page tokens are "<generated_at_ms>.<crl_number>" of the last row given.
+//  A positive decimal as the service writes it: 1 to 18 digits (it fits
+//  a bigint), no sign, space or leading zero. The digits end at *end.
+static bool
+s_decimal (const char *text, const char **end, long long *value)
+{
+    size_t digits = strspn (text, "0123456789");
+    if (digits < 1 || digits > 18 || text [0] == '0')
+        return false;
+    long long result = 0;
+    for (size_t i = 0; i < digits; i++)
+        result = result * 10 + (text [i] - '0');
+    *value = result;
+    *end = text + digits;
+    return true;
+}
+
+//  Page tokens are "<generated_at_ms>.<crl_number>" of the last row given,
+//  exactly as the service wrote them (strtoll would take spaces, a sign, a
+//  wrapped "-1" and an overflow as well).
 static bool
 s_token (const char *token, long long *generated, unsigned long long *number)
 {
@@ -104,12 +122,15 @@ s_token (const char *token, long long *generated, unsigned long long *number)
     *number = 0;
     if (!token || !*token)
         return true;
-    char *end = NULL;
-    *generated = strtoll (token, &end, 10);
-    if (!end || *end != '.' || *generated <= 0)
+    const char *end = NULL;
+    long long crl_number = 0;
+    if (!s_decimal (token, &end, generated) || *end != '.'
+    ||  !s_decimal (end + 1, &end, &crl_number) || *end != 0) {
+        *generated = 0;
         return false;
-    *number = strtoull (end + 1, &end, 10);
-    return end && *end == 0 && *number > 0;
+    }
+    *number = (unsigned long long) crl_number;
+    return true;
 }
 
 tsr_status_t
