@@ -50,7 +50,11 @@ s_varint (const uint8_t *data, size_t size, size_t *pos, uint64_t *value)
 #define S_NESTING_MAX 16
 
 //  Walks the wire form: false when a string field (at any depth of nested
-//  messages) holds a NUL byte, or the encoding is broken.
+//  messages) holds a NUL byte, or the encoding is broken. Field number 0 is
+//  broken too: protobuf-c takes it when its key is written in two bytes
+//  (0x80 0x00), keeps it as an unknown field and writes it back in one,
+//  which it then refuses, so what a service accepted would not decode again
+//  where it is passed on.
 static bool
 s_strings_clean (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data, size_t size,
                  int depth, const char **bad_field)
@@ -60,7 +64,7 @@ s_strings_clean (const ProtobufCMessageDescriptor *descriptor, const uint8_t *da
     size_t pos = 0;
     while (pos < size) {
         uint64_t key, value;
-        if (!s_varint (data, size, &pos, &key))
+        if (!s_varint (data, size, &pos, &key) || key >> 3 == 0)
             return false;
         switch (key & 7) {
             case 0:
@@ -119,9 +123,11 @@ tsr_call_unpack (tsr_call_t *call, const ProtobufCMessageDescriptor *descriptor,
                                  "payload is not a valid %s", descriptor->short_name);
     else
     if (!s_strings_clean (descriptor, payload->data, payload->len, 0, &bad_field)) {
-        *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT,
-                                 "%s: text must not hold NUL characters",
-                                 bad_field ? bad_field : "payload");
+        *status = bad_field
+            ? tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT,
+                             "%s: text must not hold NUL characters", bad_field)
+            : tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT,
+                             "payload is not a valid %s", descriptor->short_name);
         protobuf_c_message_free_unpacked (message, NULL);
         message = NULL;
     }
