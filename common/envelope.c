@@ -1,6 +1,7 @@
 /*  tsr_envelope: the bus envelope's codec and bounds (see envelope.h).
 */
 #include "tessera/envelope.h"
+#include "tessera/bus.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -52,6 +53,13 @@ tsr_envelope_decode (const uint8_t *data, size_t size, tsr_status_t *status,
     tsr_envelope_t *envelope = tessera__v1__envelope__unpack (NULL, size, data);
     if (!envelope) {
         snprintf (err, err_size, "not a tessera.v1.Envelope");
+        return NULL;
+    }
+    //  protobuf-c would cut a text field at a NUL ("req\0x" read as "req"),
+    //  and keeps a field numbered 0 that it then cannot decode again.
+    if (!tsr_payload_strings_clean (&tessera__v1__envelope__descriptor, data, size)) {
+        snprintf (err, err_size, "not a tessera.v1.Envelope: a NUL in text, or field number 0");
+        tsr_envelope_free (&envelope);
         return NULL;
     }
     const char *problem = NULL;
