@@ -3,7 +3,9 @@
 # installs what is missing (apt), builds, runs every test with ctest (unit
 # and integration: real PostgreSQL, real service processes), then builds
 # again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the same
-# tests on that build. `scripts/test.sh --quick` skips the sanitizer pass.
+# tests on that build, then runs each fuzz target with libFuzzer for a few
+# seconds (scripts/fuzz.sh). `scripts/test.sh --quick` skips the sanitizer
+# and fuzzing passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
@@ -28,4 +30,9 @@ if [ "$sanitize" = 1 ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0
   (cd build-sanitize && ctest --output-on-failure -j2)
+fi
+
+if [ "$sanitize" = 1 ]; then
+  echo "== fuzz targets (clang + libFuzzer, 10 s each)"
+  scripts/fuzz.sh 10
 fi

@@ -11,6 +11,7 @@ TSR_PACKAGES=(
   pcscd vsmartcard-vpcd libpcsclite-dev opensc yubico-piv-tool python3-pyscard
   libcurl4-openssl-dev libhpdf-dev poppler-utils python3-aiosmtpd
   chromium nodejs
+  clang libclang-rt-14-dev
   docker-compose prometheus python3-yaml
 )
 
