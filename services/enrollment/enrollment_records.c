@@ -271,6 +271,10 @@ enrollment_card_request_row (enrollment_arena_t *arena, PGresult *res, int row)
     self->decided_at_unix = s_int (res, row, 14);
     self->rejection_reason = PQgetvalue (res, row, 15);
     self->cancel_reason = PQgetvalue (res, row, 16);
+    self->kind = (Tessera__V1__CardRequestKind) s_int (res, row, 18);
+    self->previous_card_request_id = PQgetvalue (res, row, 19);
+    self->replacement_reason = (Tessera__V1__ReplacementReason) s_int (res, row, 20);
+    self->dossier_reused = s_bool (res, row, 21);
     return self;
 }
 

@@ -6,12 +6,15 @@
     *. It is justified by the person's open dossier, checked when the batch
     is submitted. A person has at most one undecided (draft or submitted)
     request. The caller's operator id is kept as entered_by_operator_id:
-    validation never lets that operator decide the request.
+    validation never lets that operator decide the request. A RENEWAL or
+    REPLACEMENT names the request it follows and may reuse its dossier
+    (enrollment_renewal.c).
 */
 #include "enrollment_calls.h"
 #include "enrollment_input.h"
 #include "enrollment_records.h"
 #include "enrollment_registry.h"
+#include "enrollment_renewal.h"
 
 #include "tessera/json.h"
 #include "tessera/log.h"
@@ -152,7 +155,7 @@ s_check_state (tsr_call_t *call, Tessera__V1__CreateCardRequestRequest *request,
         status = tsr_call_fail (call, ENROLLMENT_INVALID, "person_id: %s is not of the batch's"
                                 " organisation %s", request->person_id, organisation_id);
     else
-    if (!*PQgetvalue (res, 0, 1))
+    if (!*PQgetvalue (res, 0, 1) && request->kind <= TESSERA__V1__CARD_REQUEST_KIND__CARD_REQUEST_KIND_NEW)
         status = tsr_call_fail (call, ENROLLMENT_PRECONDITION, "person %s has no open dossier;"
                                 " open one first", request->person_id);
     else
@@ -174,21 +177,34 @@ s_create (tsr_call_t *call, Tessera__V1__CreateCardRequestRequest *request)
     char operator_id [ENROLLMENT_OPERATOR_ID_MAX], card_request_id [ENROLLMENT_ID_SIZE];
     tsr_status_t status = enrollment_card_request_check (call, request, &level, &authentication, &signature);
     if (status != ENROLLMENT_OK
+    ||  (status = enrollment_renewal_check_fields (call, request)) != ENROLLMENT_OK
     ||  (status = s_check_state (call, request, dossier_id, organisation_id)) != ENROLLMENT_OK
     ||  (status = enrollment_caller_operator (call, operator_id)) != ENROLLMENT_OK)
         return status;
+    //  A renewal or replacement: the previous request and the dossier.
+    bool renews = request->kind > TESSERA__V1__CARD_REQUEST_KIND__CARD_REQUEST_KIND_NEW, reused = false;
+    char open_dossier_id [ENROLLMENT_ID_SIZE];
+    snprintf (open_dossier_id, sizeof open_dossier_id, "%s", dossier_id);
+    if (renews && (status = enrollment_renewal_prepare (call, request, open_dossier_id, &level,
+                                                        dossier_id, &reused)) != ENROLLMENT_OK)
+        return status;
     if (enrollment_id_new ("req-", card_request_id))
         return tsr_call_fail (call, ENROLLMENT_INTERNAL, "cannot make a card request id");
-    char level_text [8];
+    char level_text [8], kind_text [8], reason_text [8];
     snprintf (level_text, sizeof level_text, "%d", level);
+    snprintf (kind_text, sizeof kind_text, "%d", renews ? (int) request->kind : 1);
+    snprintf (reason_text, sizeof reason_text, "%d", (int) request->replacement_reason);
     const char *values [] = { card_request_id, request->batch_id, request->person_id, organisation_id,
                               dossier_id, level_text, authentication ? "t" : "f", signature ? "t" : "f",
-                              request->software_certificate ? "t" : "f", operator_id };
+                              request->software_certificate ? "t" : "f", operator_id, kind_text,
+                              renews ? request->previous_card_request_id : NULL, reason_text,
+                              reused ? "t" : "f" };
     PGresult *res = tsr_db_query (call->db,
         "INSERT INTO card_requests (card_request_id, batch_id, person_id, organisation_id, dossier_id,"
-        " level, use_authentication, use_signature, software_certificate, entered_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6::smallint, $7::boolean, $8::boolean, $9::boolean, $10)",
-        10, values);
+        " level, use_authentication, use_signature, software_certificate, entered_by, kind,"
+        " previous_card_request_id, replacement_reason, dossier_reused)"
+        " VALUES ($1, $2, $3, $4, $5, $6::smallint, $7::boolean, $8::boolean, $9::boolean, $10,"
+        " $11::smallint, $12, $13::smallint, $14::boolean)", 14, values);
     if (!res)
         return enrollment_db_failed (call, "store the card request");
     PQclear (res);
