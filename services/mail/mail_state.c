@@ -34,7 +34,7 @@ static const s_number_t s_numbers [] = {
     { "TSR_MAIL_SENDING_LEASE_S", 300, 2, 86400, S_FIELD (lease_s) },
     { "TSR_MAIL_SWEEP_INTERVAL_S", 86400, 60, 7L * 86400, S_FIELD (sweep_interval_s) },
     { "TSR_MAIL_EXPIRY_NOTICE_DAYS", 60, 1, 365, S_FIELD (expiry_notice_days) },
-    { "TSR_MAIL_RENEWAL_NOTICE_DAYS", 30, 1, 365, S_FIELD (renewal_notice_days) },
+    { "TSR_MAIL_RENEWAL_NOTICE_DAYS", 15, 1, 365, S_FIELD (renewal_notice_days) },
     { "TSR_MAIL_CLOCK_OFFSET_S", 0, -3650L * 86400, 3650L * 86400, S_FIELD (clock_offset_s) },
     { "TSR_MAIL_SIGNER_RETRY_MS", 5000, 100, 3600000, S_FIELD (signer_retry_ms) },
 };

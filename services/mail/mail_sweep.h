@@ -3,7 +3,7 @@
     Over the holders' certificates mail knows from ca's events (good ones,
     grouped by card request), as of the service's clock: those expiring
     within TSR_MAIL_EXPIRY_NOTICE_DAYS (60) get a "certificates expiring"
-    notice, those within TSR_MAIL_RENEWAL_NOTICE_DAYS (30) a renewal
+    notice, those within TSR_MAIL_RENEWAL_NOTICE_DAYS (15) a renewal
     invitation too; each once per card request (dedup keys "expiring:" and
     "renewal:"). The background sweeper runs it when the last scheduled run
     is older than TSR_MAIL_SWEEP_INTERVAL_S (a day), so restarts neither

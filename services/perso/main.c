@@ -12,6 +12,7 @@
 */
 #include "perso_card_states.h"
 #include "perso_handlers.h"
+#include "perso_puk.h"
 #include "perso_runner.h"
 #include "perso_state.h"
 #include "tessera/roles.h"
@@ -50,6 +51,12 @@ static const tsr_method_t s_methods [] = {
     { "IssueFromCsr", perso_handle_issue_from_csr, 0, S_PERSO | S_SERVICE },
     //  The reply holds the holder's private keys: sent once, never stored.
     { "IssuePkcs12", perso_handle_issue_pkcs12, TSR_METHOD_SECRET_REPLY, S_PERSO | S_SERVICE },
+    //  PIN unblock (perso_puk.h): the PUK is in ReleasePuk's reply, sent once.
+    { "StartPukRelease", perso_handle_start_puk_release, 0,
+      TSR_ROLE_SERVICE_DESK | S_SERVICE },
+    { "ReleasePuk", perso_handle_release_puk, TSR_METHOD_SECRET_REPLY,
+      TSR_ROLE_SERVICE_DESK | S_SERVICE },
+    { "ChangePuk", perso_handle_change_puk, 0, S_PERSO },
 };
 
 static const tsr_event_subscription_t s_subscriptions [] = {

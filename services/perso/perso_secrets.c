@@ -96,6 +96,37 @@ perso_diversify_puk (const uint8_t *master, size_t master_size, const uint8_t uu
     return 0;
 }
 
+//  The PUK after version changes (PIN unblock, docs/perso.md): version 0
+//  is perso_diversify_puk's; version n > 0 is HMAC-SHA256(master,
+//  "tessera/perso/puk/v2" || UUID || n as 4 bytes big-endian), read the
+//  same way.
+int
+perso_diversify_puk_version (const uint8_t *master, size_t master_size, const uint8_t uuid [16],
+                             uint32_t version, char puk [PERSO_PIN_DIGITS + 1])
+{
+    if (version == 0)
+        return perso_diversify_puk (master, master_size, uuid, puk);
+    uint8_t with_version [20];
+    memcpy (with_version, uuid, 16);
+    for (int i = 0; i < 4; i++)
+        with_version [16 + i] = (uint8_t) (version >> (24 - 8 * i));
+    uint8_t message [64], mac [32];
+    static const char label [] = "tessera/perso/puk/v2";
+    memcpy (message, label, sizeof label - 1);
+    memcpy (message + sizeof label - 1, with_version, sizeof with_version);
+    unsigned int mac_size = 0;
+    if (!HMAC (EVP_sha256 (), master, (int) master_size, message,
+               sizeof label - 1 + sizeof with_version, mac, &mac_size) || mac_size != 32)
+        return -1;
+    uint64_t number = 0;
+    for (int i = 0; i < 8; i++)
+        number = (number << 8) | mac [i];
+    OPENSSL_cleanse (mac, sizeof mac);
+    snprintf (puk, PERSO_PIN_DIGITS + 1, "%08llu", (unsigned long long) (number % 100000000ULL));
+    number = 0;
+    return 0;
+}
+
 void
 perso_random_pin (char pin [PERSO_PIN_DIGITS + 1])
 {

@@ -47,6 +47,13 @@ int perso_diversify_management_key (const uint8_t *master, size_t master_size,
 int perso_diversify_puk (const uint8_t *master, size_t master_size, const uint8_t uuid [16],
                          char puk [PERSO_PIN_DIGITS + 1]);
 
+//  The card's PUK of version (0: the one personalisation set, as
+//  perso_diversify_puk; n > 0: label "tessera/perso/puk/v2", UUID, n as 4
+//  bytes big-endian), after each release's change (PIN unblock).
+int perso_diversify_puk_version (const uint8_t *master, size_t master_size,
+                                 const uint8_t uuid [16], uint32_t version,
+                                 char puk [PERSO_PIN_DIGITS + 1]);
+
 //  8 random digits and NUL.
 void perso_random_pin (char pin [PERSO_PIN_DIGITS + 1]);
 //  A fresh code as shown to the holder: "ABCD-EFGH-JKMN".

@@ -145,6 +145,12 @@ perso_state_new (tsr_config_t *config, char *err, size_t err_size)
                              err, err_size)
     ||  tsr_config_get_long (config, "TSR_PERSO_ACTIVATION_MAX_FAILURES", 5, 1, 20,
                              &self->activation_max_failures, err, err_size)
+    ||  tsr_config_get_long (config, "TSR_PERSO_PUK_MAX_FAILURES", 3, 1, 20,
+                             &self->puk_max_failures, err, err_size)
+    ||  tsr_config_get_long (config, "TSR_PERSO_PUK_LOCK_S", 3600, 60, 7 * 86400,
+                             &self->puk_lock_s, err, err_size)
+    ||  tsr_config_get_long (config, "TSR_PERSO_PUK_CHALLENGE_S", 900, 60, 3600,
+                             &self->puk_challenge_s, err, err_size)
     ||  s_transport (self, config, err, err_size)
     ||  s_mail_key (self, config, keyring, err, err_size))
         goto fail;

@@ -16,6 +16,9 @@
       (TSR_PERSO_CARD_WAIT_MS), the runners (TSR_PERSO_RUNNERS) and when a
       running job is deemed abandoned by its runner (TSR_PERSO_STALE_S);
     - the activation lockout (TSR_PERSO_ACTIVATION_MAX_FAILURES);
+    - the PUK release lockout and challenge life
+      (TSR_PERSO_PUK_MAX_FAILURES, TSR_PERSO_PUK_LOCK_S,
+      TSR_PERSO_PUK_CHALLENGE_S);
     - clients to enrollment, validation and ca under perso's own
       certificate (TSR_CERT);
     - a connection of its own for refusals that must be kept
@@ -54,6 +57,11 @@ typedef struct {
     long runners;
     long stale_s;
     long activation_max_failures;
+    //  PIN unblock (perso_puk.h): wrong answer sets before releases lock,
+    //  for how long, and a challenge's life.
+    long puk_max_failures;
+    long puk_lock_s;
+    long puk_challenge_s;
     zcert_t *cert;
     perso_peer_t *enrollment;
     perso_peer_t *validation;

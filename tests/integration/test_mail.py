@@ -713,7 +713,7 @@ def test_revocation_confirmed_to_the_holder(system, ca, holder_fr):
 
 
 def test_expiry_sweep_queues_expiring_and_renewal_notices_once(system, ca, registry, holder_en):
-    soon = issue(system, registry, holder_en, days=20)
+    soon = issue(system, registry, holder_en, days=10)
     later = issue(system, registry, holder_en, ca_pb2.CERTIFICATE_USE_SIGNATURE, days=50)
     wait(lambda: rows(system, "SELECT count(*) FROM mail.certificates WHERE card_request_id = %s",
                       holder_en["card_request_id"])[0][0] == 2, what="ca's certificate.issued")

@@ -16,6 +16,8 @@
     issue-p12 --request ID --use auth|sign [--use ...] [--alg ec-p256|ec-p384|rsa-3072|rsa-4096]
               --password-file FILE --out FILE
              level * software certificates; the PKCS#12 is returned once
+    puk-challenge, puk-release, change-puk
+             PIN unblock by phone and the card contact (perso_puk.c)
 
     STATE (cards): formatted, personalised, shipped, active, suspended, lost,
     damaged, returned, destroyed. STATE (jobs): pending, running, succeeded,
@@ -449,7 +451,8 @@ cli_perso (cli_t *cli, int argc, char **argv)
     if (argc < 1)
         return cli_fail (cli, CLI_USAGE, "perso needs a subcommand (readers, start, retry, "
                          "abandon, job, jobs, card, cards, transitions, card-state, reissue-code, "
-                         "issue-csr, issue-p12)", NULL);
+                         "issue-csr, issue-p12, puk-challenge, puk-release, "
+                         "change-puk)", NULL);
     const char *command = argv [0];
     argc--, argv++;
     if (streq (command, "readers"))
@@ -460,6 +463,9 @@ cli_perso (cli_t *cli, int argc, char **argv)
         return s_transitions (cli);
     if (streq (command, "issue-csr") || streq (command, "issue-p12"))
         return s_issue (cli, streq (command, "issue-p12"), argc, argv);
+    if (streq (command, "puk-challenge") || streq (command, "puk-release")
+    ||  streq (command, "change-puk"))
+        return cli_perso_puk (cli, command, argc, argv);
     //  The rest name one job or card first (start names none).
     bool start = streq (command, "start");
     const char *id = NULL;
