@@ -44,5 +44,8 @@ tsr_status_t perso_activate_card_check (tsr_call_t *call,
                                         const Tessera__V1__ActivateCardRequest *in);
 tsr_status_t perso_issue_from_csr_check (tsr_call_t *call,
                                          const Tessera__V1__IssueFromCsrRequest *in);
+//  The password: PERSO_PASSWORD_MIN to _MAX characters of UTF-8.
+tsr_status_t perso_issue_pkcs12_check (tsr_call_t *call,
+                                       const Tessera__V1__IssuePkcs12Request *in);
 
 #endif

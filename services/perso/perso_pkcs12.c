@@ -136,6 +136,31 @@ s_assemble (STACK_OF (PKCS12_SAFEBAG) *keys, STACK_OF (PKCS12_SAFEBAG) *certs,
     return rc;
 }
 
+//  Every bound of the request that needs no database.
+tsr_status_t
+perso_issue_pkcs12_check (tsr_call_t *call, const Tessera__V1__IssuePkcs12Request *in)
+{
+    long password_chars = perso_utf8_length (in->password);
+    bool uses_ok = in->n_uses >= 1 && in->n_uses <= S_USES_MAX
+                && (in->n_uses < 2 || in->uses [0] != in->uses [1]);
+    for (size_t i = 0; uses_ok && i < in->n_uses; i++)
+        uses_ok = in->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_AUTHENTICATION
+               || in->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_SIGNATURE;
+    if (!perso_id_valid (in->card_request_id))
+        return tsr_call_fail (call, S_INVALID, "card_request_id must be 1 to 64 of [A-Za-z0-9._:-]");
+    if (!perso_optional_id_valid (in->account_id))
+        return tsr_call_fail (call, S_INVALID, "account_id must be empty or 1 to 64 of [A-Za-z0-9._:-]");
+    if (!uses_ok)
+        return tsr_call_fail (call, S_INVALID, "uses must be AUTHENTICATION and/or SIGNATURE, "
+                              "each once");
+    if (in->key_algorithm < 0 || in->key_algorithm > 4)
+        return tsr_call_fail (call, S_INVALID, "key_algorithm must be a KeyAlgorithm");
+    if (password_chars < PERSO_PASSWORD_MIN || password_chars > PERSO_PASSWORD_MAX)
+        return tsr_call_fail (call, S_INVALID, "password must be %d to %d characters",
+                              PERSO_PASSWORD_MIN, PERSO_PASSWORD_MAX);
+    return S_OK;
+}
+
 tsr_status_t
 perso_handle_issue_pkcs12 (tsr_call_t *call)
 {
@@ -152,29 +177,7 @@ perso_handle_issue_pkcs12 (tsr_call_t *call)
     unsigned char *der = NULL;
     int der_size = 0;
     size_t issued = 0;
-    long password_chars = perso_utf8_length (in->password);
-    bool uses_ok = in->n_uses >= 1 && in->n_uses <= S_USES_MAX
-                && (in->n_uses < 2 || in->uses [0] != in->uses [1]);
-    for (size_t i = 0; uses_ok && i < in->n_uses; i++)
-        uses_ok = in->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_AUTHENTICATION
-               || in->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_SIGNATURE;
-    if (!perso_id_valid (in->card_request_id))
-        status = tsr_call_fail (call, S_INVALID, "card_request_id must be 1 to 64 of [A-Za-z0-9._:-]");
-    else
-    if (!perso_optional_id_valid (in->account_id))
-        status = tsr_call_fail (call, S_INVALID, "account_id must be empty or 1 to 64 of [A-Za-z0-9._:-]");
-    else
-    if (!uses_ok)
-        status = tsr_call_fail (call, S_INVALID, "uses must be AUTHENTICATION and/or SIGNATURE, "
-                                "each once");
-    else
-    if (in->key_algorithm < 0 || in->key_algorithm > 4)
-        status = tsr_call_fail (call, S_INVALID, "key_algorithm must be a KeyAlgorithm");
-    else
-    if (password_chars < PERSO_PASSWORD_MIN || password_chars > PERSO_PASSWORD_MAX)
-        status = tsr_call_fail (call, S_INVALID, "password must be %d to %d characters",
-                                PERSO_PASSWORD_MIN, PERSO_PASSWORD_MAX);
-    if (status != S_OK
+    if ((status = perso_issue_pkcs12_check (call, in)) != S_OK
     ||  (status = perso_software_load (call, in->card_request_id, in->account_id, &software)) != S_OK)
         goto done;
     for (size_t i = 0; i < in->n_uses; i++)

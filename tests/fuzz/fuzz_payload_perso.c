@@ -1,6 +1,7 @@
 /*  Fuzz target: perso's request payloads (fuzz_payload.h), each through
     the handler's own pure first step where it has one (IssueFromCsr's
-    parses the CSR and verifies its signature).
+    parses the CSR and verifies its signature; IssuePkcs12's bounds the
+    password that will protect the holder's keys).
 */
 #include "fuzz_payload.h"
 #include "perso_handlers.h"
@@ -31,11 +32,18 @@ s_issue_from_csr (tsr_call_t *call, const ProtobufCMessage *request)
     return perso_issue_from_csr_check (call, (const Tessera__V1__IssueFromCsrRequest *) request);
 }
 
+static tsr_status_t
+s_issue_pkcs12 (tsr_call_t *call, const ProtobufCMessage *request)
+{
+    return perso_issue_pkcs12_check (call, (const Tessera__V1__IssuePkcs12Request *) request);
+}
+
 static const fuzz_payload_check_t s_checks [] = {
     { "StartJob", &tessera__v1__start_job_request__descriptor, s_start_job },
     { "ChangeCardState", &tessera__v1__change_card_state_request__descriptor, s_change_card_state },
     { "ActivateCard", &tessera__v1__activate_card_request__descriptor, s_activate_card },
     { "IssueFromCsr", &tessera__v1__issue_from_csr_request__descriptor, s_issue_from_csr },
+    { "IssuePkcs12", &tessera__v1__issue_pkcs12_request__descriptor, s_issue_pkcs12 },
 };
 
 int

@@ -133,6 +133,9 @@ requests("payload_perso", perso_pb2, "Perso", [
         client_address="192.0.2.1", user_agent="Firefox")),
     ("issue_from_csr", "IssueFromCsr", perso_pb2.IssueFromCsrRequest(
         card_request_id="req-1", csr_der=CSR, use=1)),
+    ("issue_pkcs12", "IssuePkcs12", perso_pb2.IssuePkcs12Request(
+        card_request_id="req-1", account_id="acc-1", uses=[1, 2],
+        password="dix-huit caractères")),
 ])
 
 subject = ca_pb2.Subject(given_name="Jeanne", surname="Martin", organization="Exemple SA",
