@@ -10,6 +10,7 @@
     a released hold as removeFromCRL. Reason codes are written except
     unspecified, which RFC 5280 says to leave out.
 */
+#include "ca_crl_der.h"
 #include "ca_handlers.h"
 #include "ca_issue.h"
 #include "ca_state.h"
@@ -19,7 +20,7 @@
 #include "tessera/log.h"
 #include "tessera/v1/ca.pb-c.h"
 
-#include <openssl/bn.h>
+#include <limits.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,54 +30,6 @@
 #define S_INVALID TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT
 #define S_UNAVAILABLE TESSERA__V1__STATUS__STATUS_UNAVAILABLE
 #define S_RFC_REMOVE 8
-
-static int
-s_add_entry (X509_CRL *crl, PGresult *res, int row)
-{
-    //  Columns: serial (hex), state, reason, revoked_at, invalidity_date.
-    BIGNUM *number = NULL;
-    X509_REVOKED *entry = X509_REVOKED_new ();
-    ASN1_TIME *when = ASN1_TIME_new ();
-    ASN1_INTEGER *serial = NULL;
-    int rc = -1;
-    if (!entry || !when || !BN_hex2bn (&number, PQgetvalue (res, row, 0))
-    ||  !(serial = BN_to_ASN1_INTEGER (number, NULL))
-    ||  !X509_REVOKED_set_serialNumber (entry, serial))
-        goto done;
-    int state = atoi (PQgetvalue (res, row, 1));
-    int reason = state == 1 ? S_RFC_REMOVE : atoi (PQgetvalue (res, row, 2));
-    time_t revoked_at = (time_t) strtoll (PQgetvalue (res, row, 3), NULL, 10);
-    if (state == 1)
-        revoked_at = time (NULL);
-    if (!ASN1_TIME_set (when, revoked_at) || !X509_REVOKED_set_revocationDate (entry, when))
-        goto done;
-    if (reason > 0) {
-        ASN1_ENUMERATED *code = ASN1_ENUMERATED_new ();
-        int added = code && ASN1_ENUMERATED_set (code, reason)
-                 && X509_REVOKED_add1_ext_i2d (entry, NID_crl_reason, code, 0, 0) == 1;
-        ASN1_ENUMERATED_free (code);
-        if (!added)
-            goto done;
-    }
-    time_t invalidity = (time_t) strtoll (PQgetvalue (res, row, 4), NULL, 10);
-    if (invalidity > 0 && state != 1) {
-        ASN1_GENERALIZEDTIME *date = ASN1_GENERALIZEDTIME_set (NULL, invalidity);
-        int added = date && X509_REVOKED_add1_ext_i2d (entry, NID_invalidity_date, date, 0, 0) == 1;
-        ASN1_GENERALIZEDTIME_free (date);
-        if (!added)
-            goto done;
-    }
-    if (X509_CRL_add0_revoked (crl, entry)) {
-        entry = NULL;
-        rc = 0;
-    }
-done:
-    X509_REVOKED_free (entry);
-    ASN1_TIME_free (when);
-    ASN1_INTEGER_free (serial);
-    BN_free (number);
-    return rc;
-}
 
 static int
 s_add_number_ext (X509_CRL *crl, int nid, uint64_t value, int critical)
@@ -99,40 +52,72 @@ s_add_conf_ext (X509_CRL *crl, X509 *issuer, int nid, const char *value)
     return ok ? 0 : -1;
 }
 
-//  Builds and signs the CRL. Under the state lock (the key signs).
+//  A CRL that only holds the CRL extensions, for ca_crl_der: CRL number,
+//  AKI, and deltaCRLIndicator (delta) or freshestCRL (full).
 static X509_CRL *
-s_build (ca_state_t *state, PGresult *entries, uint64_t number, uint64_t base, time_t now,
-         long hours)
+s_extensions (X509 *issuer_cert, const char *delta_crl_url, uint64_t number, uint64_t base)
 {
     X509_CRL *crl = X509_CRL_new ();
-    ASN1_TIME *this_update = ASN1_TIME_new (), *next_update = ASN1_TIME_new ();
     char url [CA_URL_MAX + 8];
-    bool ok = crl && this_update && next_update
-           && X509_CRL_set_version (crl, X509_CRL_VERSION_2)
-           && X509_CRL_set_issuer_name (crl, X509_get_subject_name (state->issuing_cert))
-           && ASN1_TIME_set (this_update, now) && X509_CRL_set1_lastUpdate (crl, this_update)
-           && ASN1_TIME_set (next_update, now + hours * 3600)
-           && X509_CRL_set1_nextUpdate (crl, next_update);
-    for (int row = 0; ok && row < PQntuples (entries); row++)
-        ok = s_add_entry (crl, entries, row) == 0;
-    ok = ok && X509_CRL_sort (crl)
-      && s_add_number_ext (crl, NID_crl_number, number, 0) == 0
-      && s_add_conf_ext (crl, state->issuing_cert, NID_authority_key_identifier, "keyid:always") == 0;
+    bool ok = crl && s_add_number_ext (crl, NID_crl_number, number, 0) == 0
+           && s_add_conf_ext (crl, issuer_cert, NID_authority_key_identifier, "keyid:always") == 0;
     if (ok && base)
         ok = s_add_number_ext (crl, NID_delta_crl, base, 1) == 0;
     else
     if (ok) {
-        snprintf (url, sizeof url, "URI:%s", state->delta_crl_url);
-        ok = s_add_conf_ext (crl, state->issuing_cert, NID_freshest_crl, url) == 0;
+        snprintf (url, sizeof url, "URI:%s", delta_crl_url);
+        ok = s_add_conf_ext (crl, issuer_cert, NID_freshest_crl, url) == 0;
     }
-    ok = ok && X509_CRL_sign (crl, state->issuing_key, ca_issue_digest_for (state->issuing_key)) > 0;
-    ASN1_TIME_free (this_update);
-    ASN1_TIME_free (next_update);
     if (!ok) {
         X509_CRL_free (crl);
         return NULL;
     }
     return crl;
+}
+
+//  Reads the entries through a cursor, in batches: a million rows never sit
+//  in one PGresult. A released hold (state 1, in a delta) is removeFromCRL
+//  as of now.
+static int
+s_read_entries (tsr_db_t *db, const char *issuer, uint64_t base, uint64_t base_covers,
+                time_t now, ca_crl_entries_t *entries)
+{
+    char after [24];
+    snprintf (after, sizeof after, "%llu", (unsigned long long) base_covers);
+    const char *values [] = { issuer, after };
+    PGresult *res = tsr_db_query (db, base
+        ? "DECLARE ca_crl_entries NO SCROLL CURSOR FOR"
+          " SELECT serial_hex, state, coalesce(reason, 0), coalesce(extract(epoch FROM revoked_at)::bigint, 0),"
+          " coalesce(extract(epoch FROM invalidity_date)::bigint, 0) FROM certificates"
+          " WHERE issuer_sha256 = $1 AND change_seq > $2::bigint"
+        : "DECLARE ca_crl_entries NO SCROLL CURSOR FOR"
+          " SELECT serial_hex, state, coalesce(reason, 0), coalesce(extract(epoch FROM revoked_at)::bigint, 0),"
+          " coalesce(extract(epoch FROM invalidity_date)::bigint, 0) FROM certificates"
+          " WHERE issuer_sha256 = $1 AND state IN (2, 3) AND $2::bigint = 0",
+        2, values);
+    PQclear (res);
+    if (!res)
+        return -1;
+    int rc = 0;
+    while (rc == 0 && (res = tsr_db_query (db, "FETCH 20000 FROM ca_crl_entries", 0, NULL))
+           && PQntuples (res) > 0) {
+        for (int row = 0; rc == 0 && row < PQntuples (res); row++) {
+            bool removed = atoi (PQgetvalue (res, row, 1)) == 1;
+            int reason = removed ? S_RFC_REMOVE : atoi (PQgetvalue (res, row, 2));
+            int64_t revoked_at = removed ? (int64_t) now
+                               : strtoll (PQgetvalue (res, row, 3), NULL, 10);
+            int64_t invalidity = removed ? 0 : strtoll (PQgetvalue (res, row, 4), NULL, 10);
+            rc = ca_crl_entries_add (entries, PQgetvalue (res, row, 0), reason, revoked_at,
+                                     invalidity > 0 ? invalidity : 0);
+        }
+        PQclear (res);
+    }
+    if (rc || !res)
+        return -1;
+    PQclear (res);
+    res = tsr_db_query (db, "CLOSE ca_crl_entries", 0, NULL);
+    PQclear (res);
+    return res ? 0 : -1;
 }
 
 //  The next number and, for a delta, the change_seq its base covers.
@@ -175,12 +160,11 @@ s_numbers (tsr_db_t *db, const char *issuer, uint64_t base, uint64_t *number, ui
 }
 
 static int
-s_store (tsr_call_t *call, const char *issuer, X509_CRL *crl, uint64_t number, uint64_t base,
-         uint64_t covered, time_t now, long hours, int entry_count)
+s_store (tsr_call_t *call, const char *issuer, const uint8_t *der, size_t der_size,
+         uint64_t number, uint64_t base, uint64_t covered, time_t now, long hours,
+         size_t entry_count)
 {
-    unsigned char *der = NULL;
-    int der_size = i2d_X509_CRL (crl, &der);
-    if (der_size <= 0)
+    if (der_size > INT_MAX)
         return -1;
     char number_text [24], base_text [24], covered_text [24], this_text [24], next_text [24];
     snprintf (number_text, sizeof number_text, "%llu", (unsigned long long) number);
@@ -191,7 +175,7 @@ s_store (tsr_call_t *call, const char *issuer, X509_CRL *crl, uint64_t number, u
     const char *values [] = { issuer, number_text, base ? "true" : "false",
                               base ? base_text : NULL, covered_text, this_text, next_text,
                               (const char *) der };
-    int lengths [] = { 0, 0, 0, 0, 0, 0, 0, der_size };
+    int lengths [] = { 0, 0, 0, 0, 0, 0, 0, (int) der_size };
     int formats [] = { 0, 0, 0, 0, 0, 0, 0, 1 };
     PGresult *res = tsr_db_query_ex (call->db,
         "INSERT INTO crls (issuer_sha256, crl_number, is_delta, base_number, covers_change_seq,"
@@ -199,14 +183,13 @@ s_store (tsr_call_t *call, const char *issuer, X509_CRL *crl, uint64_t number, u
         " VALUES ($1, $2, $3, $4, $5, to_timestamp($6), to_timestamp($7), $8)",
         8, values, lengths, formats, 0);
     PQclear (res);
-    OPENSSL_free (der);
     if (!res)
         return -1;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "issuer_sha256", issuer);
     tsr_json_int (json, "crl_number", (int64_t) number);
     tsr_json_int (json, "delta_base", (int64_t) base);
-    tsr_json_int (json, "entries", entry_count);
+    tsr_json_int (json, "entries", (int64_t) entry_count);
     tsr_json_int (json, "next_update_unix", (int64_t) (now + hours * 3600));
     char *details = tsr_json_finish (&json);
     int rc = details ? tsr_audit_append (call->db, call->caller_key, "ca.crl_signed", number_text,
@@ -245,45 +228,63 @@ ca_handle_sign_crl (tsr_call_t *call)
     if (!base_ok)
         return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_NOT_FOUND,
                               "no full CRL number %llu to be the delta's base", (unsigned long long) base);
-    char after [24];
-    snprintf (after, sizeof after, "%llu", (unsigned long long) base_covers);
-    const char *values [] = { issuer, after };
-    PGresult *entries = tsr_db_query (call->db, base
-        ? "SELECT serial_hex, state, coalesce(reason, 0), coalesce(extract(epoch FROM revoked_at)::bigint, 0),"
-          " coalesce(extract(epoch FROM invalidity_date)::bigint, 0) FROM certificates"
-          " WHERE issuer_sha256 = $1 AND change_seq > $2::bigint"
-        : "SELECT serial_hex, state, coalesce(reason, 0), coalesce(extract(epoch FROM revoked_at)::bigint, 0),"
-          " coalesce(extract(epoch FROM invalidity_date)::bigint, 0) FROM certificates"
-          " WHERE issuer_sha256 = $1 AND state IN (2, 3) AND $2::bigint = 0",
-        2, values);
-    if (!entries)
-        return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the revoked certificates");
     time_t now = time (NULL);
+    ca_crl_entries_t entries = { 0 };
+    if (s_read_entries (call->db, issuer, base, base_covers, now, &entries)) {
+        ca_crl_entries_free (&entries);
+        return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the revoked certificates");
+    }
+    ca_crl_entries_sort (&entries);
+    //  The issuing certificate and key are held for the encoding, so that
+    //  the state lock is taken again only for the signature.
+    X509 *issuer_cert = NULL;
+    EVP_PKEY *key = NULL;
+    char delta_url [CA_URL_MAX];
     pthread_mutex_lock (&state->lock);
-    X509_CRL *crl = state->active && strcmp (state->issuing_sha256, issuer) == 0
-        ? s_build (state, entries, number, base, now, hours) : NULL;
+    if (state->active && strcmp (state->issuing_sha256, issuer) == 0
+    &&  X509_up_ref (state->issuing_cert)) {
+        issuer_cert = state->issuing_cert;
+        if (EVP_PKEY_up_ref (state->issuing_key))
+            key = state->issuing_key;
+    }
+    snprintf (delta_url, sizeof delta_url, "%s", state->delta_crl_url);
     pthread_mutex_unlock (&state->lock);
-    int entry_count = PQntuples (entries);
-    PQclear (entries);
-    if (!crl)
+    X509_CRL *extensions = issuer_cert
+        ? s_extensions (issuer_cert, delta_url, number, base) : NULL;
+    ca_crl_der_t crl = { 0 };
+    bool ok = key && extensions
+           && ca_crl_der_tbs (&crl, issuer_cert, key, ca_issue_digest_for (key), now,
+                              now + hours * 3600, &entries, extensions) == 0;
+    size_t entry_count = entries.count;
+    ca_crl_entries_free (&entries);
+    X509_CRL_free (extensions);
+    if (ok) {
+        pthread_mutex_lock (&state->lock);
+        ok = state->active && strcmp (state->issuing_sha256, issuer) == 0
+          && ca_crl_der_sign (&crl, key, ca_issue_digest_for (key)) == 0;
+        pthread_mutex_unlock (&state->lock);
+    }
+    EVP_PKEY_free (key);
+    X509_free (issuer_cert);
+    if (!ok) {
+        ca_crl_der_free (&crl);
         return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL,
                               "cannot sign the CRL (was the key deactivated meanwhile?)");
+    }
     tsr_status_t status;
-    if (s_store (call, issuer, crl, number, base, covered, now, hours, entry_count))
+    if (s_store (call, issuer, crl.der, crl.size, number, base, covered, now, hours, entry_count))
         status = tsr_call_fail (call, S_UNAVAILABLE, "cannot store the CRL");
     else {
-        unsigned char *der = NULL;
-        int der_size = i2d_X509_CRL (crl, &der);
         Tessera__V1__SignCrlReply reply = TESSERA__V1__SIGN_CRL_REPLY__INIT;
-        reply.crl_der.data = der;
-        reply.crl_der.len = der_size > 0 ? (size_t) der_size : 0;
+        reply.crl_der.data = crl.der;
+        reply.crl_der.len = crl.size;
         reply.crl_number = number;
         reply.this_update_unix = (int64_t) now;
         reply.next_update_unix = (int64_t) (now + hours * 3600);
         status = tsr_call_reply (call, &reply.base, base ? "delta CRL signed" : "full CRL signed");
-        OPENSSL_free (der);
         tsr_log_info (call->request->trace_id, "ca.crl_signed", "issuer", issuer, NULL);
     }
-    X509_CRL_free (crl);
+    ca_crl_der_free (&crl);
     return status;
 }
+
