@@ -16,6 +16,7 @@
 #include "perso_mailer.h"
 #include "perso_records.h"
 #include "perso_secrets.h"
+#include "perso_renewal.h"
 #include "perso_state.h"
 #include "tessera/log.h"
 #include "tessera/v1/ca.pb-c.h"
@@ -151,6 +152,9 @@ s_activate (tsr_call_t *call, const perso_card_row_t *row,
         serials [i] = PQgetvalue (certs, (int) i, 0);
         status = s_release (call, serials [i]);
     }
+    //  A renewal's acceptance: the replaced certificates superseded.
+    if (status == S_OK)
+        status = perso_renewal_supersede (call, row->card_uuid);
     if (status != S_OK)
         goto done;
     PGresult *res = tsr_db_query (call->db,
@@ -174,8 +178,9 @@ s_activate (tsr_call_t *call, const perso_card_row_t *row,
     tsr_json_str (json, "client_address", in->client_address);
     tsr_json_str (json, "user_agent", in->user_agent);
     if (!res
-    ||  perso_card_apply (call->db, row, PERSO_CARD_ACTIVE, PERSO_BY_CARD_OPERATION, 0, &change)
-        != PERSO_TRANSITION_OK
+    ||  (row->state != PERSO_CARD_ACTIVE
+         && perso_card_apply (call->db, row, PERSO_CARD_ACTIVE, PERSO_BY_CARD_OPERATION, 0,
+                              &change) != PERSO_TRANSITION_OK)
     ||  perso_emit (call->db, "card.activated", row->card_uuid, call->request->trace_id,
                     &event.base)
     ||  perso_audit (call->db, call->caller_key, "perso.card_activated", row->card_uuid,
@@ -243,10 +248,11 @@ perso_handle_activate_card (tsr_call_t *call)
                                 in->account_id);
         goto done;
     }
-    if (row.state == PERSO_CARD_ACTIVE)
+    if (row.state == PERSO_CARD_ACTIVE && !*row.activation_code_hash)
         status = tsr_call_fail (call, S_PRECONDITION, "card %s is active already", uuid);
     else
-    if (perso_card_transition_check (row.state, PERSO_CARD_ACTIVE, PERSO_BY_CARD_OPERATION, 0,
+    if (row.state != PERSO_CARD_ACTIVE      //  active with a code: a renewal to accept
+    &&  perso_card_transition_check (row.state, PERSO_CARD_ACTIVE, PERSO_BY_CARD_OPERATION, 0,
                                      row.suspended_from, NULL) != PERSO_TRANSITION_OK)
         status = tsr_call_fail (call, S_PRECONDITION, "card %s is %s: it cannot be activated",
                                 uuid, perso_card_state_name (row.state));

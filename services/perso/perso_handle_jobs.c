@@ -5,11 +5,13 @@
 #include "perso_handlers.h"
 #include "perso_input.h"
 #include "perso_records.h"
+#include "perso_renewal.h"
 #include "perso_run.h"
 #include "perso_runner.h"
 #include "perso_state.h"
 #include "tessera/log.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +148,7 @@ perso_handle_start_job (tsr_call_t *call)
     status = S_OK;
     Tessera__V1__CardRequest *request = NULL;
     char operator_id [PERSO_ID_MAX + 1], account_id [PERSO_ID_MAX + 1] = "";
-    char job_id [TSR_ID_HEX_SIZE];
+    char job_id [TSR_ID_HEX_SIZE], renewed_card [37] = "";
     perso_subject_t subject;
     bool auth = false, sign = false;
     int algorithm = in->key_algorithm ? (int) in->key_algorithm
@@ -158,7 +160,8 @@ perso_handle_start_job (tsr_call_t *call)
     if (status != S_OK
     ||  (status = perso_caller_operator (call, operator_id)) != S_OK
     ||  (status = perso_fetch_request (call, in->card_request_id, &request)) != S_OK
-    ||  (status = perso_request_usable (call, request, false)) != S_OK)
+    ||  (status = perso_request_usable (call, request, false)) != S_OK
+    ||  (status = perso_renewal_start_check (call, request, in, renewed_card)) != S_OK)
         goto done;
     if (!s_slots (request, &auth, &sign)) {
         status = tsr_call_fail (call, S_PRECONDITION, "card request %s asks for a use a card "
@@ -185,7 +188,9 @@ perso_handle_start_job (tsr_call_t *call)
         goto done;
     tsr_random_id (job_id);
     if ((status = s_insert_job (call, job_id, request, &subject, account_id, in->reader_name,
-                                algorithm, operator_id, auth, sign)) != S_OK)
+                                algorithm, operator_id, auth, sign)) != S_OK
+    ||  (*renewed_card
+         && (status = perso_renewal_mark_job (call, job_id, renewed_card, in->holder_pin)) != S_OK))
         goto done;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "card_request_id", in->card_request_id);
@@ -205,6 +210,7 @@ perso_handle_start_job (tsr_call_t *call)
 done:
     if (request)
         tessera__v1__card_request__free_unpacked (request, NULL);
+    sodium_memzero (in->holder_pin, strlen (in->holder_pin));
     tessera__v1__start_job_request__free_unpacked (in, NULL);
     return status;
 }

@@ -67,6 +67,7 @@ typedef struct {
     bool certs_written, chuid_written;
     bool pin_pending, pin_changed, puk_changed;
     bool mgmt_pending, mgmt_changed;
+    bool renewal;                   //  a renewal on a card perso knows (perso_renewal.h)
     uint8_t *sealed_pin;
     size_t sealed_pin_size;
     perso_job_key_t keys [PERSO_JOB_KEYS];

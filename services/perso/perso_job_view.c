@@ -10,7 +10,7 @@
     "SELECT job_id, card_request_id, person_id, state, reader_name, coalesce(card_uuid, '')," \
     " atr_hex, key_algorithm, failed_step, failure_reason, attempts, started_by_operator_id," \
     " extract(epoch FROM created_at)::bigint, extract(epoch FROM updated_at)::bigint," \
-    " coalesce(extract(epoch FROM finished_at)::bigint, 0) FROM jobs WHERE job_id = $1"
+    " coalesce(extract(epoch FROM finished_at)::bigint, 0), renewal FROM jobs WHERE job_id = $1"
 
 static int64_t
 s_int (PGresult *res, int row, int column)
@@ -46,6 +46,7 @@ perso_job_view_load (tsr_db_t *db, const char *job_id, perso_job_view_t *view)
     job->created_at_unix = s_int (res, 0, 12);
     job->updated_at_unix = s_int (res, 0, 13);
     job->finished_at_unix = s_int (res, 0, 14);
+    job->renewal = strcmp (PQgetvalue (res, 0, 15), "t") == 0;
     //  Every step of every run, in order.
     view->steps_res = tsr_db_query (db,
         "SELECT step, state, (extract(epoch FROM started_at) * 1000)::bigint,"

@@ -3,9 +3,11 @@
 */
 #include "perso_run.h"
 #include "perso_records.h"
+#include "perso_renewal.h"
 #include "tessera/log.h"
 #include "tessera/trace.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -162,11 +164,16 @@ perso_run_job (perso_state_t *state, tsr_db_t *db, perso_pcsc_t *pcsc, const cha
     tsr_trace_set (run.trace_id);
     tsr_log_info (run.trace_id, "perso.job_running", "job_id", job_id, "reader",
                   run.job.reader_name, NULL);
+    bool pin_unreadable = run.job.renewal && perso_renewal_open_pin (&run, run.holder_pin);
     for (size_t i = 0; i < sizeof s_steps / sizeof s_steps [0]; i++) {
         perso_step_t step = s_steps [i].step;
         run.detail [0] = 0;
         if (atomic_load (stop)) {
             s_fail (&run, step, "perso stopped before this step; retry the job");
+            break;
+        }
+        if (pin_unreadable) {
+            s_fail (&run, step, run.detail);
             break;
         }
         if (s_step_start (&run, step)) {
@@ -186,6 +193,7 @@ perso_run_job (perso_state_t *state, tsr_db_t *db, perso_pcsc_t *pcsc, const cha
             tsr_counter_inc (state->jobs_ended, "succeeded", 1);
     }
     perso_pcsc_disconnect (pcsc);
+    sodium_memzero (run.holder_pin, sizeof run.holder_pin);
     perso_job_release (&run.job);
     tsr_trace_clear ();
 }

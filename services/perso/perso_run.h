@@ -38,6 +38,7 @@ typedef struct {
     perso_job_t job;
     char trace_id [65];
     char detail [512];              //  the step's detail, or the failure's reason
+    char holder_pin [9];            //  a renewal: the holder's PIN for VERIFY ("" otherwise)
     atomic_bool *stop;
 } perso_run_t;
 

@@ -34,7 +34,9 @@ static int
 s_verify_pin (perso_run_t *run)
 {
     perso_piv_status_t status;
-    if (perso_piv_verify_pin (&run->card, run->state->transport_pin, &status) == 0)
+    //  A renewal: the holder's PIN, typed at the desk.
+    const char *pin = *run->holder_pin ? run->holder_pin : run->state->transport_pin;
+    if (perso_piv_verify_pin (&run->card, pin, &status) == 0)
         return 0;
     perso_run_card_failed (run, &status);
     if (status.io == PERSO_IO_OK && status.sw == 0x6983)
@@ -44,8 +46,8 @@ s_verify_pin (perso_run_t *run)
     else
     if (status.io == PERSO_IO_OK && (status.sw & 0xFFF0) == 0x63C0)
         snprintf (run->detail, sizeof run->detail,
-                  "VERIFY PIN: the card refuses the transport PIN (SW %04X, %u tries left)",
-                  status.sw, status.sw & 0x0F);
+                  "VERIFY PIN: the card refuses the %s PIN (SW %04X, %u tries left)",
+                  *run->holder_pin ? "holder's" : "transport", status.sw, status.sw & 0x0F);
     return -1;
 }
 
@@ -134,8 +136,9 @@ perso_run_generate (perso_run_t *run, int key_index)
         return 0;
     }
     if (key->public_key_der) {
-        //  Once the PIN is the holder's, keys can no longer be tested.
-        if (run->job.pin_changed) {
+        //  Once the PIN is the holder's, keys can no longer be tested
+        //  (but a renewal holds the holder's PIN).
+        if (run->job.pin_changed && !*run->holder_pin) {
             snprintf (run->detail, sizeof run->detail, "made in an earlier run");
             return 0;
         }
@@ -207,7 +210,7 @@ perso_run_sign_csrs (perso_run_t *run)
         perso_job_key_t *key = &run->job.keys [i];
         if (!key->wanted || key->csr_der)
             continue;
-        if (run->job.pin_changed) {
+        if (run->job.pin_changed && !*run->holder_pin) {
             snprintf (run->detail, sizeof run->detail,
                       "slot %02X has no CSR and the PIN was changed already: abandon the job",
                       key->slot);
@@ -315,6 +318,10 @@ perso_run_set_pin_and_puk (perso_run_t *run)
     if ((!run->job.pin_changed && s_change_pin (run))
     ||  (!run->job.puk_changed && s_change_puk (run)))
         return -1;
+    if (run->job.renewal) {
+        snprintf (run->detail, sizeof run->detail, "renewal: the holder's PIN and PUK kept");
+        return 0;
+    }
     snprintf (run->detail, sizeof run->detail,
               "random PIN set (sealed to mail, not kept), PUK set (diversified)");
     return 0;

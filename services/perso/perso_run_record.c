@@ -11,6 +11,7 @@
 #include "perso_cards.h"
 #include "perso_mailer.h"
 #include "perso_records.h"
+#include "perso_renewal.h"
 #include "tessera/log.h"
 
 #include <stdio.h>
@@ -87,6 +88,8 @@ perso_run_record_card (perso_run_t *run)
 {
     perso_job_t *job = &run->job;
     char err [256] = "";
+    if (job->renewal)
+        return perso_renewal_record (run);
     if (!job->sealed_pin) {
         snprintf (run->detail, sizeof run->detail,
                   "the sealed PIN is missing: the PIN mailer cannot be made; abandon the job");

@@ -1,0 +1,127 @@
+/*  perso_renewal_record: RECORD_CARD of a renewal job (see perso_renewal.h).
+
+    In one transaction: the card's renewed slots keep their old serials in
+    card_renewals (superseded at acceptance) and get the new certificates,
+    the card now answers for the renewal request, a new activation code
+    goes to mail (a PIN mailer without PIN: the PIN is the holder's),
+    "card.renewed" (CardPersonalised) is emitted, the job succeeds with the
+    holder's PIN dropped, the step is done and audited. The card stays in
+    its state (active).
+*/
+#include "perso_renewal.h"
+#include "perso_mailer.h"
+#include "perso_records.h"
+#include "tessera/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+s_swap_certificates (perso_run_t *run)
+{
+    perso_job_t *job = &run->job;
+    char algorithm [8];
+    snprintf (algorithm, sizeof algorithm, "%d", job->key_algorithm);
+    for (int i = 0; i < PERSO_JOB_KEYS; i++) {
+        perso_job_key_t *key = &job->keys [i];
+        if (!key->wanted)
+            continue;
+        char use [8], not_after [24];
+        snprintf (use, sizeof use, "%d", key->use);
+        snprintf (not_after, sizeof not_after, "%lld", (long long) key->not_after_unix);
+        const char *slot = key->slot == 0x9A ? "9A" : "9C";
+        const char *old [] = { job->job_id, job->card_uuid, slot };
+        PGresult *res = tsr_db_query (run->db,
+            "WITH moved AS (DELETE FROM card_certificates WHERE card_uuid = $2 AND slot = $3"
+            " RETURNING serial_hex) INSERT INTO card_renewals (job_id, card_uuid, slot, serial_hex)"
+            " SELECT $1, $2, $3, serial_hex FROM moved", 3, old);
+        PQclear (res);
+        if (!res)
+            return -1;
+        const char *cert [] = { job->card_uuid, slot, use, key->serial_hex, not_after, algorithm };
+        res = tsr_db_query (run->db,
+            "INSERT INTO card_certificates (card_uuid, slot, use, serial_hex, not_after,"
+            " key_algorithm) VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), $6)", 6, cert);
+        PQclear (res);
+        if (!res)
+            return -1;
+    }
+    const char *card [] = { job->card_uuid, job->card_request_id, job->job_id };
+    PGresult *res = tsr_db_query (run->db,
+        "UPDATE cards SET card_request_id = $2, job_id = $3, updated_at = now()"
+        " WHERE card_uuid = $1", 3, card);
+    PQclear (res);
+    return res ? 0 : -1;
+}
+
+static int
+s_event (perso_run_t *run)
+{
+    perso_job_t *job = &run->job;
+    Tessera__V1__CardCertificate certs [PERSO_JOB_KEYS], *list [PERSO_JOB_KEYS];
+    size_t count = 0;
+    for (int i = 0; i < PERSO_JOB_KEYS; i++) {
+        perso_job_key_t *key = &job->keys [i];
+        if (!key->wanted)
+            continue;
+        tessera__v1__card_certificate__init (&certs [count]);
+        certs [count].slot = key->slot == 0x9A ? "9A" : "9C";
+        certs [count].use = (Tessera__V1__CertificateUse) key->use;
+        certs [count].serial_hex = key->serial_hex;
+        certs [count].not_after_unix = key->not_after_unix;
+        certs [count].key_algorithm = (Tessera__V1__CardKeyAlgorithm) job->key_algorithm;
+        list [count] = &certs [count];
+        count++;
+    }
+    Tessera__V1__CardPersonalised event = TESSERA__V1__CARD_PERSONALISED__INIT;
+    event.card_uuid = job->card_uuid;
+    event.card_request_id = job->card_request_id;
+    event.person_id = job->person_id;
+    event.organisation_id = job->organisation_id;
+    event.job_id = job->job_id;
+    event.n_certificates = count;
+    event.certificates = list;
+    return perso_emit (run->db, "card.renewed", job->card_uuid, run->trace_id, &event.base);
+}
+
+int
+perso_renewal_record (perso_run_t *run)
+{
+    perso_job_t *job = &run->job;
+    char err [256] = "";
+    perso_mailer_t mailer = { job->card_uuid, job->card_request_id, job->person_id, NULL, 0, true,
+                              run->trace_id };
+    tsr_json_t *json = tsr_json_new ();
+    tsr_json_str (json, "job_id", job->job_id);
+    tsr_json_str (json, "card_request_id", job->card_request_id);
+    tsr_json_str (json, "serial_9a", job->keys [0].serial_hex);
+    tsr_json_str (json, "serial_9c", job->keys [1].serial_hex);
+    snprintf (run->detail, sizeof run->detail, "card %s renewed, new activation code sent to mail",
+              job->card_uuid);
+    const char *values [] = { job->job_id };
+    PGresult *res = NULL;
+    int ok = tsr_db_begin (run->db) == 0
+        && s_swap_certificates (run) == 0
+        && perso_mailer_issue (run->state, run->db, &mailer, err, sizeof err) == 0
+        && s_event (run) == 0
+        && (res = tsr_db_query (run->db,
+               "UPDATE jobs SET state = 3, sealed_pin = NULL, holder_pin_box = NULL,"
+               " finished_at = now(), updated_at = now() WHERE job_id = $1 AND state = 2",
+               1, values))
+        && strcmp (PQcmdTuples (res), "1") == 0
+        && perso_job_step_done (run->db, job, PERSO_STEP (RECORD_CARD), run->detail) == 0
+        && perso_audit (run->db, PERSO_RUNNER_ACTOR, "perso.card_renewed", job->card_uuid,
+                        run->trace_id, &json) == 0
+        && tsr_db_commit (run->db) == 0;
+    PQclear (res);
+    tsr_json_destroy (&json);
+    if (!ok) {
+        snprintf (run->detail, sizeof run->detail, "cannot record the renewal: %s",
+                  *err ? err : tsr_db_error (run->db));
+        tsr_db_rollback (run->db);
+        return -1;
+    }
+    tsr_log_info (run->trace_id, "perso.card_renewed", "job_id", job->job_id, "card_uuid",
+                  job->card_uuid, NULL);
+    return 0;
+}
