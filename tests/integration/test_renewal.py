@@ -1,0 +1,319 @@
+"""Renewal and replacement (issue 12) through the bus, with the real
+enrollment, validation, ca and perso, real PostgreSQL, and the virtual PIV
+card behind a private pcscd + vpcd (the fixtures of test_perso.py).
+
+- A renewal on the same card: new keys in 9A/9C (other SPKIs), new serials,
+  the holder's PIN kept (OpenSC signs with it and openssl verifies with the
+  new certificate), the old certificates good until the holder accepts the
+  new ones (ActivateCard with the renewal's code), then revoked, reason
+  superseded, once.
+- A second renewal at ** without a new face-to-face meeting: refused.
+  At * renewals follow each other without limit.
+- A lost card: its certificates revoked keyCompromise, a replacement
+  request that reuses the dossier, a new card personalised (new PIN mailer,
+  new activation code), read back by pkcs15-tool.
+- A damaged card: its return recorded (ChangeCardState), its certificates
+  revoked cessationOfOperation, then the replacement."""
+import hashlib
+import subprocess
+import time
+
+import pytest
+
+from tessera.v1 import ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2, validation_pb2
+from test_perso import (account_of, activate, ca_active, ca_certificate, ca_status, call,  # noqa: F401
+                        mailer, new_card, operators, pcsc, perso, registry, rows, run, start_job,
+                        system, wait_job, PKCS11)
+from test_validation import ok, validate, wait_state
+
+E = enrollment_pb2
+P = perso_pb2
+OK = envelope_pb2.STATUS_OK
+INVALID = envelope_pb2.STATUS_INVALID_ARGUMENT
+PRECONDITION = envelope_pb2.STATUS_FAILED_PRECONDITION
+BOTH = [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE]
+
+
+def enrollment(system, method, message):
+    return call(system, "enrollment", method, message, "operator")
+
+
+def request_of(system, registry, person, level=ca_pb2.POLICY_LEVEL_TWO_STARS, **kind):
+    """A card request of person in a new batch, not submitted: the reply."""
+    batch = ok(enrollment(system, "CreateBatch", E.CreateBatchRequest(
+        organisation_id=registry.org.organisation_id, label="renewal")), E.Batch)
+    return enrollment(system, "CreateCardRequest", E.CreateCardRequestRequest(
+        batch_id=batch.batch_id, person_id=person.person_id, level=level, uses=BOTH, **kind))
+
+
+def submit_and_validate(system, made):
+    ok(enrollment(system, "SubmitBatch", E.SubmitBatchRequest(batch_id=made.batch_id)), E.Batch)
+    ok(validate(system, made.card_request_id), validation_pb2.Decision)
+    assert wait_state(system, made.card_request_id, E.CARD_REQUEST_STATE_VALIDATED)
+
+
+def renewal_of(system, registry, person, previous_id, **extra):
+    """Level UNSPECIFIED: the previous request's."""
+    return request_of(system, registry, person, level=ca_pb2.POLICY_LEVEL_UNSPECIFIED,
+                      kind=E.CARD_REQUEST_KIND_RENEWAL, previous_card_request_id=previous_id,
+                      **extra)
+
+
+def revoke(system, serial, reason):
+    ok(call(system, "ca", "RevokeCertificate", ca_pb2.RevokeCertificateRequest(
+        serial_hex=serial, reason=reason), "perso"), ca_pb2.CertificateStatus)
+
+
+def ca_reason(system, serial):
+    return ok(call(system, "ca", "GetStatus", ca_pb2.GetStatusRequest(serial_hex=serial),
+                   "client"), ca_pb2.CertificateStatus)
+
+
+def spki(system, serial):
+    der = ca_certificate(system, serial).certificate_der
+    pub = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-pubkey"], input=der,
+                         capture_output=True, check=True).stdout
+    return hashlib.sha256(pub).hexdigest()
+
+
+def card_of(system, card_uuid):
+    return ok(perso(system, "GetCard", P.GetCardRequest(card_uuid=card_uuid)), P.Card)
+
+
+def personalise(system, pcsc, card_request_id, work, name, **extra):
+    card = new_card(pcsc, work, name)
+    job = ok(start_job(system, pcsc, card_request_id, **extra), P.PersoJob)
+    job = wait_job(system, job.job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    return card, job
+
+
+def change_state(system, card_uuid, to, reason):
+    return ok(perso(system, "ChangeCardState", P.ChangeCardStateRequest(
+        card_uuid=card_uuid, to_state=to, reason=reason), "desk"), P.Card)
+
+
+@pytest.fixture(scope="module")
+def first(system, pcsc, registry, ca_active, tmp_path_factory):
+    """A holder at ** with an active card (EC P-256), and its PIN."""
+    work = tmp_path_factory.mktemp("renewal-card")
+    holder = registry.holder("Camille", "Roux")
+    _, (card_request_id,) = registry.batch([holder])
+    ok(validate(system, card_request_id), validation_pb2.Decision)
+    assert wait_state(system, card_request_id, E.CARD_REQUEST_STATE_VALIDATED)
+    card, job = personalise(system, pcsc, card_request_id, work, "first")
+    pin, code, _ = mailer(system, job.card_uuid)
+    account = account_of(system, holder.person_id)
+    reply = ok(activate(system, job.card_uuid, account, code), P.ActivateCardReply)
+    assert reply.activated
+    return dict(holder=holder, card_request_id=card_request_id, card=card, job=job, pin=pin,
+                account=account, work=work)
+
+
+@pytest.fixture(scope="module")
+def renewed(system, pcsc, registry, first):
+    """first's card renewed on the card itself, not accepted yet."""
+    made = ok(renewal_of(system, registry, first["holder"], first["card_request_id"]),
+              E.CardRequest)
+    assert made.kind == E.CARD_REQUEST_KIND_RENEWAL
+    assert made.previous_card_request_id == first["card_request_id"]
+    assert made.level == ca_pb2.POLICY_LEVEL_TWO_STARS
+    # The dossier is still valid: reused, no new document recorded.
+    first_request = ok(enrollment(system, "GetCardRequest", E.GetCardRequestRequest(
+        card_request_id=first["card_request_id"])), E.CardRequest)
+    assert made.dossier_reused and made.dossier_id == first_request.dossier_id
+    submit_and_validate(system, made)
+    uuid = first["job"].card_uuid
+    # Without the holder's PIN, the card cannot sign the CSRs: refused.
+    refused = start_job(system, pcsc, made.card_request_id)
+    assert refused.status == INVALID and "holder_pin" in refused.status_message
+    # A card that expires before new certificates would needs a new card.
+    conn = system.cluster.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE perso.cards SET expires_at = now() + interval '100 days'"
+                        " WHERE card_uuid = %s", (uuid,))
+        refused = start_job(system, pcsc, made.card_request_id, holder_pin=first["pin"])
+        assert refused.status == PRECONDITION, refused.status_message
+        assert "itself expires" in refused.status_message and "new card" in refused.status_message
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE perso.cards SET expires_at = now() + interval '6 years'"
+                        " WHERE card_uuid = %s", (uuid,))
+    finally:
+        conn.close()
+    job = ok(start_job(system, pcsc, made.card_request_id, holder_pin=first["pin"]), P.PersoJob)
+    assert job.renewal
+    job = wait_job(system, job.job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    return dict(request=made, job=job)
+
+
+def test_renewal_makes_new_keys_and_certificates_on_the_same_card(system, pcsc, first, renewed):
+    old_job, job = first["job"], renewed["job"]
+    assert job.card_uuid == old_job.card_uuid and job.renewal
+    old_serials, new_serials = set(old_job.certificate_serials), set(job.certificate_serials)
+    assert len(new_serials) == 2 and not old_serials & new_serials
+    assert {spki(system, s) for s in old_serials}.isdisjoint({spki(system, s) for s in new_serials})
+    card = card_of(system, job.card_uuid)
+    assert card.state == P.CARD_STATE_ACTIVE
+    assert card.card_request_id == renewed["request"].card_request_id
+    assert {c.serial_hex for c in card.certificates} == new_serials
+    # The PIN and PUK were kept; the management key too.
+    steps = {P.PersoStep.Name(s.step): s.detail for s in job.steps}
+    assert "kept" in steps["PERSO_STEP_SET_PIN_AND_PUK"]
+    # Until the holder accepts: old ones good, new ones on hold.
+    for serial in old_serials:
+        assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_GOOD
+    for serial in new_serials:
+        assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_ON_HOLD
+    # OpenSC reads the new certificates, and the holder's own PIN signs.
+    listed = run(pcsc, "pkcs15-tool", "--list-certificates").stdout
+    assert listed.count("X.509 Certificate") == 2, listed
+    work = first["work"]
+    auth = next(c.serial_hex for c in card.certificates if c.slot == "9A")
+    (work / "new-auth.der").write_bytes(ca_certificate(system, auth).certificate_der)
+    public = work / "new-auth.pem"
+    public.write_bytes(subprocess.run(["openssl", "x509", "-inform", "DER", "-in",
+                                       str(work / "new-auth.der"), "-noout", "-pubkey"],
+                                      check=True, capture_output=True).stdout)
+    digest = work / "renewed.sha256"
+    digest.write_bytes(hashlib.sha256(b"renewed card %f" % time.time()).digest())
+    run(pcsc, "pkcs11-tool", "--module", PKCS11, "--login", "--pin", first["pin"], "--sign",
+        "--id", "01", "-m", "ECDSA", "--signature-format", "openssl", "-i", str(digest),
+        "-o", str(work / "renewed.sig"))
+    verified = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(public),
+                               "-in", str(digest), "-sigfile", str(work / "renewed.sig")],
+                              capture_output=True, text=True)
+    assert "Signature Verified Successfully" in verified.stdout, verified.stderr
+
+
+def test_acceptance_supersedes_the_old_certificates_once(system, first, renewed):
+    job = renewed["job"]
+    pin, code, event = mailer(system, job.card_uuid)
+    assert pin is None and event.reissue       # a new activation code, no new PIN
+    reply = ok(activate(system, job.card_uuid, first["account"], code), P.ActivateCardReply)
+    assert reply.activated
+    for serial in job.certificate_serials:
+        assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_GOOD
+    for serial in first["job"].certificate_serials:
+        status = ca_reason(system, serial)
+        assert status.state == ca_pb2.CERTIFICATE_STATE_REVOKED
+        assert status.reason == ca_pb2.REVOCATION_REASON_SUPERSEDED
+    # The code is single use: nothing more to accept, nothing revoked twice.
+    again = activate(system, job.card_uuid, first["account"], code)
+    assert again.status == PRECONDITION and "active already" in again.status_message
+    assert rows(system, "SELECT count(*) FROM perso.audit_log WHERE action ="
+                        " 'perso.certificate_superseded' AND subject = %s",
+                job.card_uuid)[0][0] == 2
+    assert card_of(system, job.card_uuid).state == P.CARD_STATE_ACTIVE
+
+
+def test_second_automatic_renewal_is_refused_at_two_stars(system, registry, first, renewed):
+    refused = renewal_of(system, registry, first["holder"], renewed["request"].card_request_id)
+    assert refused.status == PRECONDITION, refused.status_message
+    assert "needs a new dossier" in refused.status_message
+    # The first request is renewed already: not a second time.
+    again = renewal_of(system, registry, first["holder"], first["card_request_id"])
+    assert again.status == envelope_pb2.STATUS_ALREADY_EXISTS, again.status_message
+
+
+def test_renewals_at_one_star_have_no_limit(system, registry, ca_active):
+    holder = registry.holder("Jules", "Petit")
+    made = ok(request_of(system, registry, holder, level=ca_pb2.POLICY_LEVEL_ONE_STAR),
+              E.CardRequest)
+    submit_and_validate(system, made)
+    previous = made.card_request_id
+    for _ in range(2):
+        renewal = ok(renewal_of(system, registry, holder, previous), E.CardRequest)
+        assert renewal.level == ca_pb2.POLICY_LEVEL_ONE_STAR and renewal.dossier_reused
+        submit_and_validate(system, renewal)
+        previous = renewal.card_request_id
+
+
+def test_bad_kinds_are_refused(system, registry, first):
+    holder = first["holder"]
+    bad = request_of(system, registry, holder, kind=E.CARD_REQUEST_KIND_REPLACEMENT,
+                     previous_card_request_id=first["card_request_id"])
+    assert bad.status == INVALID and "replacement_reason" in bad.status_message
+    bad = request_of(system, registry, holder, kind=E.CARD_REQUEST_KIND_RENEWAL)
+    assert bad.status == INVALID and "previous_card_request_id" in bad.status_message
+    other = registry.holder("Léa", "Moreau")
+    bad = renewal_of(system, registry, other, first["card_request_id"])
+    assert bad.status == INVALID and "is not person" in bad.status_message
+
+
+@pytest.fixture(scope="module")
+def replaced(system, pcsc, registry, first, renewed, tmp_path_factory):
+    """The renewed card is lost: revoked keyCompromise, replaced by a new card."""
+    work = tmp_path_factory.mktemp("replacement-card")
+    lost_uuid = renewed["job"].card_uuid
+    serials = list(renewed["job"].certificate_serials)
+    change_state(system, lost_uuid, P.CARD_STATE_LOST, "lost by the holder, declared by phone")
+    made = ok(request_of(system, registry, first["holder"], kind=E.CARD_REQUEST_KIND_REPLACEMENT,
+                         previous_card_request_id=renewed["request"].card_request_id,
+                         replacement_reason=E.REPLACEMENT_REASON_LOST), E.CardRequest)
+    assert made.replacement_reason == E.REPLACEMENT_REASON_LOST and made.dossier_reused
+    submit_and_validate(system, made)
+    card = new_card(pcsc, work, "replacement")
+    # Not before the lost card's certificates are revoked keyCompromise.
+    refused = start_job(system, pcsc, made.card_request_id)
+    assert refused.status == PRECONDITION and "keyCompromise" in refused.status_message
+    for serial in serials:
+        revoke(system, serial, ca_pb2.REVOCATION_REASON_KEY_COMPROMISE)
+    job = ok(start_job(system, pcsc, made.card_request_id), P.PersoJob)
+    job = wait_job(system, job.job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    return dict(request=made, job=job, card=card, lost_uuid=lost_uuid, lost_serials=serials)
+
+
+def test_lost_card_replaced_by_a_new_card_read_by_opensc(system, pcsc, first, replaced):
+    job = replaced["job"]
+    assert job.card_uuid != replaced["lost_uuid"] and not job.renewal
+    for serial in replaced["lost_serials"]:
+        status = ca_reason(system, serial)
+        assert status.state == ca_pb2.CERTIFICATE_STATE_REVOKED
+        assert status.reason == ca_pb2.REVOCATION_REASON_KEY_COMPROMISE
+    assert card_of(system, replaced["lost_uuid"]).state == P.CARD_STATE_LOST
+    listed = run(pcsc, "pkcs15-tool", "--list-certificates").stdout
+    assert listed.count("X.509 Certificate") == 2, listed
+    for serial in job.certificate_serials:
+        subject = ca_certificate(system, serial)
+        assert subject.certificate_der      # issued for the new request
+        assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_ON_HOLD
+    # A new PIN mailer (a new PIN) and a new activation.
+    pin, code, event = mailer(system, job.card_uuid)
+    assert pin and len(pin) == 8 and not event.reissue
+    reply = ok(activate(system, job.card_uuid, first["account"], code), P.ActivateCardReply)
+    assert reply.activated
+    replaced["pin"] = pin
+
+
+def test_damaged_card_return_recorded_then_replaced(system, pcsc, registry, first, replaced,
+                                                    tmp_path_factory):
+    work = tmp_path_factory.mktemp("damaged-card")
+    damaged_uuid = replaced["job"].card_uuid
+    serials = list(replaced["job"].certificate_serials)
+    made = ok(request_of(system, registry, first["holder"], kind=E.CARD_REQUEST_KIND_REPLACEMENT,
+                         previous_card_request_id=replaced["request"].card_request_id,
+                         replacement_reason=E.REPLACEMENT_REASON_DAMAGED), E.CardRequest)
+    submit_and_validate(system, made)
+    new_card(pcsc, work, "after-damage")
+    # The damaged card must be back first...
+    refused = start_job(system, pcsc, made.card_request_id)
+    assert refused.status == PRECONDITION and "record its return" in refused.status_message
+    card = change_state(system, damaged_uuid, P.CARD_STATE_RETURNED, "returned cracked")
+    assert card.state == P.CARD_STATE_RETURNED
+    # ...and its certificates revoked cessationOfOperation.
+    refused = start_job(system, pcsc, made.card_request_id)
+    assert refused.status == PRECONDITION and "cessationOfOperation" in refused.status_message
+    for serial in serials:
+        revoke(system, serial, ca_pb2.REVOCATION_REASON_CESSATION_OF_OPERATION)
+    job = ok(start_job(system, pcsc, made.card_request_id), P.PersoJob)
+    job = wait_job(system, job.job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    assert job.card_uuid not in (damaged_uuid, replaced["lost_uuid"])
+    history = card_of(system, damaged_uuid).history
+    assert [(h.from_state, h.to_state) for h in history][-1] == \
+        (P.CARD_STATE_ACTIVE, P.CARD_STATE_RETURNED)
+    listed = run(pcsc, "pkcs15-tool", "--list-certificates").stdout
+    assert listed.count("X.509 Certificate") == 2, listed
