@@ -75,11 +75,11 @@ typedef struct {
     int64_t locked_until_unix;      //  0 when not locked
 } perso_puk_lockout_t;
 
-//  0 and *out, or -1 (database).
-int perso_puk_lockout_read (tsr_call_t *call, const char *person_id, perso_puk_lockout_t *out);
-//  Refuses (FAILED_PRECONDITION, kept on record) while locked.
-tsr_status_t perso_puk_refuse_locked (tsr_call_t *call, const char *card_uuid,
-                                      const char *person_id, const perso_puk_lockout_t *lockout);
+//  Reads the holder's lockout into *out: STATUS_OK when releases are not
+//  locked, else FAILED_PRECONDITION (the refusal kept on record) or
+//  UNAVAILABLE, with the message set.
+tsr_status_t perso_puk_lockout_check (tsr_call_t *call, const char *card_uuid,
+                                      const char *person_id, perso_puk_lockout_t *out);
 //  Counts a wrong answer set; *locked_now when it locked releases. 0, or -1.
 int perso_puk_lockout_fail (tsr_call_t *call, const char *person_id, perso_puk_lockout_t *out,
                             bool *locked_now);

@@ -122,8 +122,8 @@ perso_puk_card_check (tsr_call_t *call, const char *card_uuid, perso_puk_holder_
     return S_OK;
 }
 
-int
-perso_puk_lockout_read (tsr_call_t *call, const char *person_id, perso_puk_lockout_t *out)
+static int
+s_lockout_read (tsr_call_t *call, const char *person_id, perso_puk_lockout_t *out)
 {
     perso_state_t *state = call->state;
     char lock_s [24];
@@ -145,9 +145,13 @@ perso_puk_lockout_read (tsr_call_t *call, const char *person_id, perso_puk_locko
 }
 
 tsr_status_t
-perso_puk_refuse_locked (tsr_call_t *call, const char *card_uuid, const char *person_id,
-                         const perso_puk_lockout_t *lockout)
+perso_puk_lockout_check (tsr_call_t *call, const char *card_uuid, const char *person_id,
+                         perso_puk_lockout_t *lockout)
 {
+    if (s_lockout_read (call, person_id, lockout))
+        return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the holder's lockout");
+    if (!lockout->locked_until_unix)
+        return S_OK;
     char until [40] = "";
     time_t when = (time_t) lockout->locked_until_unix;
     struct tm tm;

@@ -164,14 +164,9 @@ perso_handle_start_puk_release (tsr_call_t *call)
         status = perso_puk_card_check (call, in->card_uuid, &holder, &card);
     if (status != S_OK)
         goto done;
-    if (perso_puk_lockout_read (call, holder.person_id, &lockout)) {
-        status = tsr_call_fail (call, S_UNAVAILABLE, "cannot read the holder's lockout");
+    if ((status = perso_puk_lockout_check (call, card.row.card_uuid, holder.person_id,
+                                           &lockout)) != S_OK)
         goto done;
-    }
-    if (lockout.locked_until_unix) {
-        status = perso_puk_refuse_locked (call, card.row.card_uuid, holder.person_id, &lockout);
-        goto done;
-    }
     if ((status = s_questions (call, &holder, &questions)) == S_OK)
         status = s_challenge (call, &holder, &card, questions, &lockout);
 done:
