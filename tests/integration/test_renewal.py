@@ -15,6 +15,7 @@ card behind a private pcscd + vpcd (the fixtures of test_perso.py).
 - A damaged card: its return recorded (ChangeCardState), its certificates
   revoked cessationOfOperation, then the replacement."""
 import hashlib
+import json
 import subprocess
 import time
 
@@ -141,7 +142,17 @@ def renewed(system, pcsc, registry, first):
                         " WHERE card_uuid = %s", (uuid,))
     finally:
         conn.close()
-    job = ok(start_job(system, pcsc, made.card_request_id, holder_pin=first["pin"]), P.PersoJob)
+    # The bureau's CLI, the PIN typed by the holder into a file of its own.
+    pin_file = first["work"] / "holder-pin"
+    pin_file.touch(mode=0o600)
+    pin_file.write_text(first["pin"] + "\n")
+    result = system.cli("--json", "perso", "start", "--request", made.card_request_id,
+                        "--reader", pcsc.reader_name, "--holder-pin-file", str(pin_file),
+                        identity="persoop")
+    pin_file.unlink()
+    assert result.returncode == 0, result.stderr
+    job = ok(perso(system, "GetJob", P.GetJobRequest(job_id=json.loads(result.stdout)["job_id"])),
+             P.PersoJob)
     assert job.renewal
     job = wait_job(system, job.job_id)
     assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
@@ -228,6 +239,16 @@ def test_renewals_at_one_star_have_no_limit(system, registry, ca_active):
         assert renewal.level == ca_pb2.POLICY_LEVEL_ONE_STAR and renewal.dossier_reused
         submit_and_validate(system, renewal)
         previous = renewal.card_request_id
+    # The operator's CLI makes the third.
+    batch = ok(enrollment(system, "CreateBatch", E.CreateBatchRequest(
+        organisation_id=registry.org.organisation_id, label="cli")), E.Batch)
+    result = system.cli("--json", "enrollment", "renew", "--batch", batch.batch_id, "--person",
+                        holder.person_id, "--previous", previous, "--use", "auth",
+                        identity="operator")
+    assert result.returncode == 0, result.stderr
+    made = json.loads(result.stdout)
+    assert made["kind"] == "renewal" and made["previous_card_request_id"] == previous
+    assert made["level"] == ca_pb2.POLICY_LEVEL_ONE_STAR and made["dossier_reused"] is True
 
 
 def test_bad_kinds_are_refused(system, registry, first):
@@ -293,9 +314,18 @@ def test_damaged_card_return_recorded_then_replaced(system, pcsc, registry, firs
     work = tmp_path_factory.mktemp("damaged-card")
     damaged_uuid = replaced["job"].card_uuid
     serials = list(replaced["job"].certificate_serials)
-    made = ok(request_of(system, registry, first["holder"], kind=E.CARD_REQUEST_KIND_REPLACEMENT,
-                         previous_card_request_id=replaced["request"].card_request_id,
-                         replacement_reason=E.REPLACEMENT_REASON_DAMAGED), E.CardRequest)
+    # The replacement request by the operator's CLI.
+    batch = ok(enrollment(system, "CreateBatch", E.CreateBatchRequest(
+        organisation_id=registry.org.organisation_id, label="damaged")), E.Batch)
+    result = system.cli("--json", "enrollment", "replace", "--batch", batch.batch_id, "--person",
+                        first["holder"].person_id, "--previous",
+                        replaced["request"].card_request_id, "--reason", "damaged",
+                        identity="operator")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["replacement_reason"] == "damaged"
+    made = ok(enrollment(system, "GetCardRequest", E.GetCardRequestRequest(
+        card_request_id=json.loads(result.stdout)["card_request_id"])), E.CardRequest)
+    assert made.replacement_reason == E.REPLACEMENT_REASON_DAMAGED
     submit_and_validate(system, made)
     new_card(pcsc, work, "after-damage")
     # The damaged card must be back first...

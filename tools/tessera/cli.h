@@ -35,6 +35,8 @@ int cli_publisher (cli_t *cli, int argc, char **argv);
 int cli_mail (cli_t *cli, int argc, char **argv);
 int cli_revocation (cli_t *cli, int argc, char **argv);
 int cli_perso (cli_t *cli, int argc, char **argv);
+//  enrollment renew|replace (enrollment.c).
+int cli_enrollment (cli_t *cli, int argc, char **argv);
 //  perso puk-challenge | puk-release | change-puk (perso_puk.c).
 int cli_perso_puk (cli_t *cli, const char *command, int argc, char **argv);
 

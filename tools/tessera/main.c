@@ -9,6 +9,7 @@
     tessera [--json] mail emails|requeue|sweep|prepare|post|pin-mailer|accept|... (see mail.c)
     tessera [--json] revocation list|show|decide|phone-start|phone-answer|phone-record|paper|...
     tessera [--json] perso readers|start|retry|abandon|job|jobs|card|cards|card-state|... (see perso.c)
+    tessera [--json] enrollment renew|replace ... (see enrollment.c)
 */
 #include "cli.h"
 #include "tessera/json.h"
@@ -45,6 +46,8 @@ s_usage (FILE *out)
         "  perso readers|start|retry|abandon|job|jobs|card|cards|transitions|card-state|\n"
         "        reissue-code|issue-csr|issue-p12 ...  personalisation jobs, cards, level *\n"
         "                                   software certificates (see tools/tessera/perso.c)\n"
+        "  enrollment renew|replace ...     renewal and replacement card requests\n"
+        "                                   (see tools/tessera/enrollment.c)\n"
         "Configuration comes from TSR_* environment variables (docs/configuration.md).\n");
 }
 
@@ -112,6 +115,9 @@ main (int argc, char **argv)
     else
     if (streq (command, "perso"))
         rc = cli_perso (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "enrollment"))
+        rc = cli_enrollment (&cli, argc - arg - 1, argv + arg + 1);
     else {
         s_usage (stderr);
         rc = cli_fail (&cli, CLI_USAGE, "unknown command", command);

@@ -1,8 +1,10 @@
 /*  tessera perso ...: the card bureau's operations (perso service).
 
     readers                          the PC/SC readers perso sees
-    start    --request ID --reader NAME [--alg ec-p256|rsa-2048]
-             queues a personalisation job; `tessera perso job` follows it
+    start    --request ID --reader NAME [--alg ec-p256|rsa-2048] [--holder-pin-file FILE]
+             queues a personalisation job; `tessera perso job` follows it. A
+             renewal on the same card needs the holder's PIN (typed by the
+             holder into FILE, never on the command line)
     retry    JOB_ID [--reader NAME]  resumes a failed job
     abandon  JOB_ID --reason TEXT    gives it up; its certificates are revoked
     job      JOB_ID [--wait SECONDS] a job and its steps (--wait: until it ends)
@@ -411,7 +413,7 @@ s_issue (cli_t *cli, bool p12, int argc, char **argv)
 //  Options of the single-object commands: --request, --reader, --alg,
 //  --reason, --to, --wait.
 typedef struct {
-    const char *request, *reader, *reason, *to;
+    const char *request, *reader, *reason, *to, *holder_pin_file;
     int algorithm;
     long wait_s;
 } s_options_t;
@@ -433,6 +435,8 @@ s_options (cli_t *cli, int argc, char **argv, s_options_t *options)
             options->reason = value;
         else if (streq (flag, "--to"))
             options->to = value;
+        else if (streq (flag, "--holder-pin-file"))
+            options->holder_pin_file = value;
         else if (streq (flag, "--wait"))
             options->wait_s = strtol (value, NULL, 10);
         else if (streq (flag, "--alg") && streq (value, "ec-p256"))
@@ -485,7 +489,28 @@ cli_perso (cli_t *cli, int argc, char **argv)
         request.card_request_id = (char *) options.request;
         request.reader_name = (char *) options.reader;
         request.key_algorithm = (Tessera__V1__CardKeyAlgorithm) options.algorithm;
-        return s_call_print (cli, "StartJob", &request.base, true);
+        size_t size = 0;
+        uint8_t *pin = NULL;
+        if (options.holder_pin_file) {
+            if ((pin = s_read_file (options.holder_pin_file, &size)) && size > 16) {
+                memset (pin, 0, S_FILE_MAX);
+                free (pin);
+                pin = NULL;
+            }
+            if (!pin)
+                return cli_fail (cli, CLI_FAILED, "cannot read the holder's PIN (at most 16 bytes)",
+                                 options.holder_pin_file);
+            while (size && (pin [size - 1] == '\n' || pin [size - 1] == '\r'))
+                size--;
+            pin [size] = 0;
+            request.holder_pin = (char *) pin;
+        }
+        int rc = s_call_print (cli, "StartJob", &request.base, true);
+        if (pin) {
+            memset (pin, 0, S_FILE_MAX);
+            free (pin);
+        }
+        return rc;
     }
     if (streq (command, "retry")) {
         Tessera__V1__RetryJobRequest request = TESSERA__V1__RETRY_JOB_REQUEST__INIT;
