@@ -128,6 +128,16 @@ s_security_headers (portal_request_t *r, struct MHD_Response *response)
     return 0;
 }
 
+//  A page holding a secret (a released PUK, a NUL-terminated page) is
+//  wiped when libmicrohttpd is done with it.
+static void
+s_wipe_free (void *body)
+{
+    if (body)
+        sodium_memzero (body, strlen (body));
+    free (body);
+}
+
 static enum MHD_Result
 s_send (portal_request_t *r)
 {
@@ -138,9 +148,11 @@ s_send (portal_request_t *r)
         r->body_size = r->body ? strlen (r->body) : 0;
         r->content_type = "text/plain; charset=utf-8";
     }
-    struct MHD_Response *response = MHD_create_response_from_buffer (
-        r->body_size, r->body ? r->body : (void *) "", r->body ? MHD_RESPMEM_MUST_FREE
-                                                               : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *response = r->body && r->body_secret
+        ? MHD_create_response_from_buffer_with_free_callback (r->body_size, r->body, s_wipe_free)
+        : MHD_create_response_from_buffer (r->body_size, r->body ? r->body : (void *) "",
+                                           r->body ? MHD_RESPMEM_MUST_FREE
+                                                   : MHD_RESPMEM_PERSISTENT);
     if (!response)
         return MHD_NO;
     r->body = NULL;                 //  MHD frees it now

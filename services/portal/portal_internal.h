@@ -89,6 +89,7 @@ typedef struct {
     char *body;
     size_t body_size;
     const char *content_type;
+    bool body_secret;               //  wiped once sent (the released PUK's page)
     char location [PORTAL_LOCATION_SIZE];
     const char *allow;              //  the Allow header of a 405, or NULL
     char cookies [PORTAL_COOKIES_MAX][PORTAL_COOKIE_SIZE];
@@ -143,6 +144,7 @@ void portal_page_cards (portal_request_t *r);
 void portal_page_activate (portal_request_t *r);
 void portal_page_accept (portal_request_t *r);
 void portal_page_revoke (portal_request_t *r);
+void portal_page_unblock (portal_request_t *r);
 //  Renders the cards page with a notice (used after an action).
 void portal_cards_with_notice (portal_request_t *r, unsigned status, const char *notice_kind,
                                const char *notice_text);

@@ -195,6 +195,16 @@ s_actions (portal_request_t *r, const Tessera__V1__Card *card, bool revocable,
     }
     portal_buf_puts (&buf, part);
     free (part);
+    //  A blocked PIN: the PUK, released once after the secret questions.
+    if (card->state == TESSERA__V1__CARD_STATE__CARD_STATE_ACTIVE || awaiting) {
+        char *unblock = portal_fragment (r, "unblock_link.html", vars, 2);
+        if (!unblock) {
+            portal_buf_free (&buf);
+            return NULL;
+        }
+        portal_buf_puts (&buf, unblock);
+        free (unblock);
+    }
     if (revocable && card->n_certificates > 1) {
         char *link = s_revoke_link (r, card->card_uuid, NULL);
         if (!link) {

@@ -76,6 +76,7 @@ static const s_route_t s_routes [] = {
     { "/activate", portal_page_activate, false, true },
     { "/accept", portal_page_accept, false, true },
     { "/revoke", portal_page_revoke, true, true },
+    { "/unblock", portal_page_unblock, true, true },
 };
 
 void

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import uuid as uuidlib
 
@@ -23,8 +24,9 @@ from tessera.v1 import envelope_pb2, perso_pb2, validation_pb2
 from test_perso import (MASTER_KEY, account_of, ca_active, call, count, mailer,  # noqa: F401
                         new_card, operators, pcsc, perso, registry, rows, start_job, system,
                         validated_request, wait_job)
+from test_portal import Browser
 from test_validation import QUESTIONS, ok, one_time_password
-from tsrtest import CLI
+from tsrtest import CLI, Portal
 
 P = perso_pb2
 OK = envelope_pb2.STATUS_OK
@@ -119,7 +121,7 @@ def holder_card(system, pcsc, registry, ca_active, tmp_path_factory):
     for version in range(4):
         system.secret(puk_of(job.card_uuid, version))
     yield dict(card_uuid=job.card_uuid, pin=pin, account_id=account_id,
-               person_id=holder.person_id, card=card)
+               person_id=holder.person_id, card=card, login=account.login, password=password)
     card.remove(wait=False)
 
 
@@ -248,6 +250,71 @@ def test_the_service_desk_releases_by_phone_through_the_cli(system, pcsc, holder
     with CardSession(pcsc) as session:
         assert reset_retry(session, puk_of(card_uuid, 1), holder_card["pin"]) == 0x63C2
         assert reset_retry(session, puk_of(card_uuid, 2), holder_card["pin"]) == 0x9000
+
+
+@pytest.fixture(scope="module")
+def portal(system):
+    p = Portal(system).start()
+    yield p
+    p.stop()
+
+
+def journal(portal):
+    return [json.loads(line) for line in portal.audit_path.read_text().splitlines()]
+
+
+def test_the_portal_page_asks_the_questions_and_shows_the_puk_once(system, pcsc, holder_card,
+                                                                   portal):
+    card_uuid = holder_card["card_uuid"]
+    browser = Browser(portal, language="en")
+    assert browser.login(holder_card["login"], holder_card["password"])[0] == 303
+    status, _, body = browser.get("/cards")
+    assert status == 200 and f'href="/unblock?card={card_uuid}"' in body
+
+    def form():
+        status, _, page = browser.get(f"/unblock?card={card_uuid}")
+        assert status == 200 and "Unblock the PIN" in page, page
+        ids = re.search(r'name="question_ids" value="([0-9,]+)"', page).group(1).split(",")
+        assert len(ids) == 4
+        assert all(f'name="answer_{i}"' in page for i in ids)
+        return dict(card_uuid=card_uuid,
+                    challenge_id=re.search(r'name="challenge_id" value="([^"]+)"', page).group(1),
+                    question_ids=",".join(ids),
+                    csrf_token=re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page)
+                    .group(1)), [int(i) for i in ids]
+
+    fields, ids = form()
+    # Without the session's CSRF token: refused before perso is asked.
+    refused = browser.post("/unblock", dict(fields, **{f"answer_{i}": ANSWERS[i] for i in ids}),
+                           csrf="0" * 64)
+    assert refused[0] == 403
+    # Wrong answers: counted, tries left shown.
+    status, _, page = browser.post("/unblock", dict(
+        fields, **{f"answer_{i}": "faux" for i in ids}), csrf=False)
+    assert status == 200 and "Wrong answers" in page and "Attempts left: 2" in page
+    # Right answers: the PUK, once, with what to do.
+    fields, ids = form()
+    status, headers, page = browser.post("/unblock", dict(
+        fields, **{f"answer_{i}": ANSWERS[i] for i in ids}), csrf=False)
+    puk = puk_of(card_uuid, 2)
+    assert status == 200 and f'<code id="puk">{puk}</code>' in page, page
+    assert "shown once" in page and headers.get("Cache-Control") == "no-store"
+    # Released once: the page now says why not.
+    status, _, page = browser.get(f"/unblock?card={card_uuid}")
+    assert status == 409 and "has not been changed" in page
+    # French too.
+    french = Browser(portal, language="fr")
+    french.cookies = dict(browser.cookies)
+    assert "Débloquer la carte" in french.get("/cards")[2]
+    # The portal's journal has the attempts, never the PUK nor the answers.
+    entries = [e for e in journal(portal) if e["event"] == "portal.pin_unblock"]
+    assert [e["outcome"] for e in entries][-3:] == ["failed", "ok", "refused"]
+    text = portal.audit_path.read_text()
+    assert puk not in text and all(a not in text for _, a in QUESTIONS)
+    # The card's next contact moves it on.
+    reply = ok(perso(system, "ChangePuk", P.ChangePukRequest(
+        card_uuid=card_uuid, reader_name=pcsc.reader_name)), P.ChangePukReply)
+    assert reply.changed and reply.puk_version == 3
 
 
 def test_bad_input_names_the_field_and_changes_nothing(system, holder_card):
