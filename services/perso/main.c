@@ -29,9 +29,9 @@ extern const tsr_migration_set_t tsr_perso_migrations;
                         | TSR_ROLE_REVOCATION | TSR_ROLE_ACTIVATION_CODE | TSR_ROLE_CONTROLLER \
                         | TSR_ROLE_SERVICE)
 //  ChangeCardState: the union of the operator rows' roles; each row is
-//  checked in the handler.
+//  checked in the handler (revocation's key: suspension and resume).
 #define S_TRANSITIONS (TSR_ROLE_SERVICE_DESK | TSR_ROLE_REVOCATION | TSR_ROLE_PERSO \
-                       | TSR_ROLE_SHIPPING)
+                       | TSR_ROLE_SHIPPING | TSR_ROLE_SERVICE)
 #define S_READ TSR_METHOD_READ_ONLY
 
 static const tsr_method_t s_methods [] = {

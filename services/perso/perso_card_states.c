@@ -11,16 +11,20 @@
 #define S_OP PERSO_BY_OPERATOR
 #define S_CARD PERSO_BY_CARD_OPERATION
 
+//  Suspension and resume: also the revocation service's key, carrying out
+//  a suspension an operator recorded there (SuspendCertificates).
+#define S_SUSPEND (S_DESK | S_REVOCATION | TSR_ROLE_SERVICE)
+
 static const perso_transition_t s_table [] = {
     //  --- Operator-made (ChangeCardState) --------------------------------
     //  Suspension: the service desk (holder's call) or revocation.
-    { PERSO_CARD_PERSONALISED, PERSO_CARD_SUSPENDED, S_OP, S_DESK | S_REVOCATION, false },
-    { PERSO_CARD_SHIPPED, PERSO_CARD_SUSPENDED, S_OP, S_DESK | S_REVOCATION, false },
-    { PERSO_CARD_ACTIVE, PERSO_CARD_SUSPENDED, S_OP, S_DESK | S_REVOCATION, false },
+    { PERSO_CARD_PERSONALISED, PERSO_CARD_SUSPENDED, S_OP, S_SUSPEND, false },
+    { PERSO_CARD_SHIPPED, PERSO_CARD_SUSPENDED, S_OP, S_SUSPEND, false },
+    { PERSO_CARD_ACTIVE, PERSO_CARD_SUSPENDED, S_OP, S_SUSPEND, false },
     //  Resume: back to where it was, nowhere else.
-    { PERSO_CARD_SUSPENDED, PERSO_CARD_PERSONALISED, S_OP, S_DESK | S_REVOCATION, true },
-    { PERSO_CARD_SUSPENDED, PERSO_CARD_SHIPPED, S_OP, S_DESK | S_REVOCATION, true },
-    { PERSO_CARD_SUSPENDED, PERSO_CARD_ACTIVE, S_OP, S_DESK | S_REVOCATION, true },
+    { PERSO_CARD_SUSPENDED, PERSO_CARD_PERSONALISED, S_OP, S_SUSPEND, true },
+    { PERSO_CARD_SUSPENDED, PERSO_CARD_SHIPPED, S_OP, S_SUSPEND, true },
+    { PERSO_CARD_SUSPENDED, PERSO_CARD_ACTIVE, S_OP, S_SUSPEND, true },
     //  Lost: declared by the holder (desk) or found in a revocation.
     { PERSO_CARD_SHIPPED, PERSO_CARD_LOST, S_OP, S_DESK | S_REVOCATION | S_SHIPPING, false },
     { PERSO_CARD_ACTIVE, PERSO_CARD_LOST, S_OP, S_DESK | S_REVOCATION, false },

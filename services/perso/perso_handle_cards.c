@@ -178,6 +178,10 @@ perso_change_card_state_check (tsr_call_t *call, const Tessera__V1__ChangeCardSt
         return tsr_call_fail (call, S_INVALID, "to_state must be a CardState");
     if (!perso_text_valid (in->reason, 1, PERSO_REASON_MAX))
         return tsr_call_fail (call, S_INVALID, "reason is required: 1 to 512 printable characters");
+    if (*in->on_behalf_of_operator_id
+    &&  (!(call->caller_roles & TSR_ROLE_SERVICE) || !perso_id_valid (in->on_behalf_of_operator_id)))
+        return tsr_call_fail (call, S_INVALID, "on_behalf_of_operator_id: only a service names "
+                              "the operator it acts for (an operator id)");
     return S_OK;
 }
 
@@ -194,6 +198,8 @@ perso_handle_change_card_state (tsr_call_t *call)
     perso_card_row_t row;
     if ((status = perso_change_card_state_check (call, in)) != S_OK || (status = perso_caller_operator (call, operator_id)) != S_OK)
         goto done;
+    if (*in->on_behalf_of_operator_id)     //  a service (revocation) acting for an operator
+        snprintf (operator_id, sizeof operator_id, "%s", in->on_behalf_of_operator_id);
     s_lower (in->card_uuid, uuid);
     int found = perso_card_row_load (call->db, uuid, true, &row);
     if (found != 1) {
