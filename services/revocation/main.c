@@ -33,6 +33,8 @@ static const tsr_method_t s_methods [] = {
     { "RecordPhoneRevocation", revocation_handle_record_phone, 0, S_REVOCATION },
     { "RecordPaperRevocation", revocation_handle_record_paper, 0, S_REVOCATION },
     { "DecideRevocation", revocation_handle_decide, 0, S_REVOCATION },
+    { "SuspendCertificates", revocation_handle_suspend, 0, S_REVOCATION | S_DESK },
+    { "ResumeCertificates", revocation_handle_resume, 0, S_REVOCATION | S_DESK },
     { "GetRevocation", revocation_handle_get, S_READ,
       S_REVOCATION | S_DESK | S_CONTROLLER | S_SERVICE },
     { "ListRevocations", revocation_handle_list, S_READ, S_REVOCATION | S_DESK | S_CONTROLLER },

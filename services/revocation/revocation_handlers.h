@@ -26,6 +26,10 @@ tsr_status_t revocation_handle_list (tsr_call_t *call);
 tsr_status_t revocation_handle_phone_status (tsr_call_t *call);
 tsr_status_t revocation_handle_export_archive (tsr_call_t *call);
 
+//  Suspension (revocation_suspend.c, revocation_resume.c).
+tsr_status_t revocation_handle_suspend (tsr_call_t *call);
+tsr_status_t revocation_handle_resume (tsr_call_t *call);
+
 //  The pure first step of each channel and method: every bound of the
 //  request that needs no database and no other service. STATUS_OK, or the
 //  refusal with the call's message set. The handlers call them first; so

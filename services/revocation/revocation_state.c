@@ -58,7 +58,8 @@ revocation_state_new (tsr_config_t *config, char *err, size_t err_size)
     }
     if (!(self->enrollment = revocation_peer_new (config, "enrollment", self->cert, err, err_size))
     ||  !(self->validation = revocation_peer_new (config, "validation", self->cert, err, err_size))
-    ||  !(self->ca = revocation_peer_new (config, "ca", self->cert, err, err_size)))
+    ||  !(self->ca = revocation_peer_new (config, "ca", self->cert, err, err_size))
+    ||  !(self->perso = revocation_peer_new (config, "perso", self->cert, err, err_size)))
         goto fail;
     return self;
 fail:
@@ -79,6 +80,7 @@ revocation_state_destroy (void **state_p)
     revocation_peer_destroy (&self->enrollment);
     revocation_peer_destroy (&self->validation);
     revocation_peer_destroy (&self->ca);
+    revocation_peer_destroy (&self->perso);
     zcert_destroy (&self->cert);
     tsr_db_destroy (&self->side_db);
     pthread_mutex_destroy (&self->side_lock);

@@ -7,8 +7,8 @@
       channel for TSR_PHONE_LOCK_S) and the life of a challenge
       (TSR_PHONE_CHALLENGE_S);
     - the clients to enrollment (persons, dossiers, operators), validation
-      (secret questions and answers, holder accounts) and ca (certificates,
-      revocation), under the service's own certificate (TSR_CERT, loaded
+      (secret questions and answers, holder accounts), ca (certificates,
+      revocation) and perso (cards, for suspensions), under the service's own certificate (TSR_CERT, loaded
       here: tsr_service_main does not hand it over);
     - a database connection of its own for refusals (revocation_refusal.h),
       opened when first needed;
@@ -41,6 +41,7 @@ typedef struct {
     revocation_peer_t *enrollment;
     revocation_peer_t *validation;
     revocation_peer_t *ca;
+    revocation_peer_t *perso;       //  cards (suspension)
     //  Refusals' own connection (under side_lock).
     pthread_mutex_t side_lock;
     tsr_db_t *side_db;
