@@ -10,6 +10,7 @@
     tessera [--json] revocation list|show|decide|phone-start|phone-answer|phone-record|paper|...
     tessera [--json] perso readers|start|retry|abandon|job|jobs|card|cards|card-state|... (see perso.c)
     tessera [--json] enrollment renew|replace ... (see enrollment.c)
+    tessera [--json] card show|history CARD_UUID (see card.c)
 */
 #include "cli.h"
 #include "tessera/json.h"
@@ -42,12 +43,15 @@ s_usage (FILE *out)
         "       pin-mailer|accept|acceptances ...  e-mails, shipments, PIN mailers and acceptances\n"
         "                                   (see tools/tessera/mail.c)\n"
         "  revocation list [--overdue]|show|decide|phone-start|phone-answer|phone-record|paper|\n"
-        "             phone-status|archive ...  revocation requests (see tools/tessera/revocation.c)\n"
+        "             phone-status|archive|suspend|resume ...  revocation requests, suspensions\n"
+        "                                   (see tools/tessera/revocation.c, suspension.c)\n"
         "  perso readers|start|retry|abandon|job|jobs|card|cards|transitions|card-state|\n"
         "        reissue-code|issue-csr|issue-p12 ...  personalisation jobs, cards, level *\n"
         "                                   software certificates (see tools/tessera/perso.c)\n"
         "  enrollment renew|replace ...     renewal and replacement card requests\n"
         "                                   (see tools/tessera/enrollment.c)\n"
+        "  card show|history CARD_UUID      a card, its certificates' status at ca, its\n"
+        "                                   transitions (see tools/tessera/card.c)\n"
         "Configuration comes from TSR_* environment variables (docs/configuration.md).\n");
 }
 
@@ -118,6 +122,9 @@ main (int argc, char **argv)
     else
     if (streq (command, "enrollment"))
         rc = cli_enrollment (&cli, argc - arg - 1, argv + arg + 1);
+    else
+    if (streq (command, "card"))
+        rc = cli_card (&cli, argc - arg - 1, argv + arg + 1);
     else {
         s_usage (stderr);
         rc = cli_fail (&cli, CLI_USAGE, "unknown command", command);

@@ -18,6 +18,7 @@
                  --signature-matches [--statement TEXT] [--as rl|mc|holder]
     phone-status PERSON_ID                failed attempts and lock
     archive      [--from UNIX] [--to UNIX]   archived requests, every page
+    suspend, resume  certificates on hold and released (see suspension.c)
 
     STATE: pending, approved, applied, rejected. CHANNEL: online, phone,
     paper. REASON: unspecified, key-compromise, affiliation-changed,
@@ -709,7 +710,7 @@ cli_revocation (cli_t *cli, int argc, char **argv)
     if (argc < 1)
         return cli_fail (cli, CLI_USAGE, "revocation needs a subcommand (list, show, decide, "
                          "phone-start, phone-answer, phone-record, paper, phone-status, "
-                         "archive)", NULL);
+                         "archive, suspend, resume)", NULL);
     const char *command = argv [0];
     argc--, argv++;
     if (streq (command, "list"))
@@ -735,5 +736,7 @@ cli_revocation (cli_t *cli, int argc, char **argv)
         return s_phone_status (cli, argc, argv);
     if (streq (command, "archive"))
         return s_archive (cli, argc, argv);
+    if (streq (command, "suspend") || streq (command, "resume"))
+        return cli_suspension (cli, streq (command, "resume"), argc, argv);
     return cli_fail (cli, CLI_USAGE, "unknown revocation subcommand", command);
 }
