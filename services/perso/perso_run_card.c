@@ -2,6 +2,8 @@
     SELECT_APPLICATION, AUTHENTICATE_TRANSPORT_KEY, WRITE_CERTIFICATES,
     WRITE_CHUID (see perso_run.h).
 */
+#include "perso_puk.h"
+#include "perso_records.h"
 #include "perso_run.h"
 #include "perso_secrets.h"
 
@@ -41,6 +43,27 @@ s_known_card (perso_run_t *run, const char *uuid, char *state, size_t state_size
     return found;
 }
 
+//  A card perso knows (a renewal): a PUK released since perso last met
+//  it is changed now, in a transaction of its own (perso_puk.h). 1
+//  changed, 0 nothing to do, -1 failed with run->detail.
+static int
+s_puk_contact (perso_run_t *run)
+{
+    uint32_t version = 0;
+    char detail [320] = "";
+    int rc = tsr_db_begin (run->db) ? -1
+           : perso_puk_card_contact (run->state, run->db, &run->card, run->job.card_uuid,
+                                     PERSO_RUNNER_ACTOR, run->trace_id, &version, detail,
+                                     sizeof detail);
+    if (rc < 0 || tsr_db_commit (run->db)) {
+        tsr_db_rollback (run->db);
+        snprintf (run->detail, sizeof run->detail, "the released PUK could not be changed: %s",
+                  *detail ? detail : "database");
+        return -1;
+    }
+    return rc;
+}
+
 int
 perso_run_select (perso_run_t *run)
 {
@@ -77,7 +100,11 @@ perso_run_select (perso_run_t *run)
                       "(or it was wiped); put that card back or abandon the job", job->card_uuid);
             return -1;
         }
-        snprintf (run->detail, sizeof run->detail, "PIV selected, card %s", job->card_uuid);
+        int puk_changed = job->renewal ? s_puk_contact (run) : 0;
+        if (puk_changed < 0)
+            return -1;
+        snprintf (run->detail, sizeof run->detail, "PIV selected, card %s%s", job->card_uuid,
+                  puk_changed ? "; the released PUK changed" : "");
         return 0;
     }
     if (have_guid) {

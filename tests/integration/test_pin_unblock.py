@@ -21,9 +21,11 @@ import pytest
 
 from pcsc import CardSession
 from tessera.v1 import envelope_pb2, perso_pb2, validation_pb2
-from test_perso import (MASTER_KEY, account_of, ca_active, call, count, mailer,  # noqa: F401
-                        new_card, operators, pcsc, perso, registry, rows, start_job, system,
-                        validated_request, wait_job)
+from tessera.v1 import enrollment_pb2
+from test_perso import (MASTER_KEY, account_of, activate, ca_active, call, count,  # noqa: F401
+                        mailer, new_card, operators, pcsc, perso, registry, rows, start_job,
+                        system, validated_request, wait_job)
+from test_renewal import renewal_of, submit_and_validate
 from test_portal import Browser
 from test_validation import QUESTIONS, ok, one_time_password
 from tsrtest import CLI, Portal
@@ -98,7 +100,7 @@ def holder_card(system, pcsc, registry, ca_active, tmp_path_factory):
     card = new_card(pcsc, work, "unblock")
     job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
     assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, job.failure_reason
-    pin, _, _ = mailer(system, job.card_uuid)
+    pin, code, _ = mailer(system, job.card_uuid)
     account_id = account_of(system, holder.person_id)
     otp, _ = one_time_password(system, account_id)
     account = ok(call(system, "validation", "GetHolderAccount",
@@ -118,10 +120,11 @@ def holder_card(system, pcsc, registry, ca_active, tmp_path_factory):
         account_id=account_id, pairs=[validation_pb2.SecretQuestionAnswer(question=q, answer=a)
                                       for q, a in QUESTIONS]), "portal"),
         validation_pb2.HolderAccount)
-    for version in range(4):
+    for version in range(6):
         system.secret(puk_of(job.card_uuid, version))
     yield dict(card_uuid=job.card_uuid, pin=pin, account_id=account_id,
-               person_id=holder.person_id, card=card, login=account.login, password=password)
+               person_id=holder.person_id, card=card, login=account.login, password=password,
+               code=code, holder=holder, card_request_id=card_request_id)
     card.remove(wait=False)
 
 
@@ -315,6 +318,35 @@ def test_the_portal_page_asks_the_questions_and_shows_the_puk_once(system, pcsc,
     reply = ok(perso(system, "ChangePuk", P.ChangePukRequest(
         card_uuid=card_uuid, reader_name=pcsc.reader_name)), P.ChangePukReply)
     assert reply.changed and reply.puk_version == 3
+
+
+def test_a_renewal_on_the_card_changes_a_released_puk_first(system, pcsc, registry, holder_card):
+    """A later job on a card perso knows is a card contact too."""
+    card_uuid, account_id = holder_card["card_uuid"], holder_card["account_id"]
+    assert ok(activate(system, card_uuid, account_id, holder_card["code"]),
+              P.ActivateCardReply).activated
+    challenge = ok(start_release(system, card_uuid, account_id=account_id), P.PukChallenge)
+    result = ok(release(system, challenge, [(q.question_id, ANSWERS[q.question_id])
+                                            for q in challenge.questions],
+                        account_id=account_id), P.ReleasePukReply)
+    assert result.released and result.puk_version == 3
+    made = ok(renewal_of(system, registry, holder_card["holder"],
+                         holder_card["card_request_id"]), enrollment_pb2.CardRequest)
+    submit_and_validate(system, made)
+    job = ok(start_job(system, pcsc, made.card_request_id, holder_pin=holder_card["pin"]),
+             P.PersoJob)
+    job = wait_job(system, job.job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    select = next(s for s in job.steps if s.step == P.PERSO_STEP_SELECT_APPLICATION)
+    assert "the released PUK changed" in select.detail
+    (version,), = rows(system, "SELECT puk_version FROM perso.cards WHERE card_uuid = %s",
+                       card_uuid)
+    assert version == 4
+    with CardSession(pcsc) as session:
+        assert reset_retry(session, puk_of(card_uuid, 3), holder_card["pin"]) == 0x63C2
+        assert reset_retry(session, puk_of(card_uuid, 4), holder_card["pin"]) == 0x9000
+    assert count(system, "perso.audit_log", "action = 'perso.puk_changed' AND subject = %s"
+                 " AND actor = 'perso.runner'", card_uuid) == 1
 
 
 def test_bad_input_names_the_field_and_changes_nothing(system, holder_card):
