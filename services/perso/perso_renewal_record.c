@@ -54,36 +54,6 @@ s_swap_certificates (perso_run_t *run)
     return res ? 0 : -1;
 }
 
-static int
-s_event (perso_run_t *run)
-{
-    perso_job_t *job = &run->job;
-    Tessera__V1__CardCertificate certs [PERSO_JOB_KEYS], *list [PERSO_JOB_KEYS];
-    size_t count = 0;
-    for (int i = 0; i < PERSO_JOB_KEYS; i++) {
-        perso_job_key_t *key = &job->keys [i];
-        if (!key->wanted)
-            continue;
-        tessera__v1__card_certificate__init (&certs [count]);
-        certs [count].slot = key->slot == 0x9A ? "9A" : "9C";
-        certs [count].use = (Tessera__V1__CertificateUse) key->use;
-        certs [count].serial_hex = key->serial_hex;
-        certs [count].not_after_unix = key->not_after_unix;
-        certs [count].key_algorithm = (Tessera__V1__CardKeyAlgorithm) job->key_algorithm;
-        list [count] = &certs [count];
-        count++;
-    }
-    Tessera__V1__CardPersonalised event = TESSERA__V1__CARD_PERSONALISED__INIT;
-    event.card_uuid = job->card_uuid;
-    event.card_request_id = job->card_request_id;
-    event.person_id = job->person_id;
-    event.organisation_id = job->organisation_id;
-    event.job_id = job->job_id;
-    event.n_certificates = count;
-    event.certificates = list;
-    return perso_emit (run->db, "card.renewed", job->card_uuid, run->trace_id, &event.base);
-}
-
 int
 perso_renewal_record (perso_run_t *run)
 {
@@ -98,22 +68,11 @@ perso_renewal_record (perso_run_t *run)
     tsr_json_str (json, "serial_9c", job->keys [1].serial_hex);
     snprintf (run->detail, sizeof run->detail, "card %s renewed, new activation code sent to mail",
               job->card_uuid);
-    const char *values [] = { job->job_id };
-    PGresult *res = NULL;
     int ok = tsr_db_begin (run->db) == 0
         && s_swap_certificates (run) == 0
         && perso_mailer_issue (run->state, run->db, &mailer, err, sizeof err) == 0
-        && s_event (run) == 0
-        && (res = tsr_db_query (run->db,
-               "UPDATE jobs SET state = 3, sealed_pin = NULL, holder_pin_box = NULL,"
-               " finished_at = now(), updated_at = now() WHERE job_id = $1 AND state = 2",
-               1, values))
-        && strcmp (PQcmdTuples (res), "1") == 0
-        && perso_job_step_done (run->db, job, PERSO_STEP (RECORD_CARD), run->detail) == 0
-        && perso_audit (run->db, PERSO_RUNNER_ACTOR, "perso.card_renewed", job->card_uuid,
-                        run->trace_id, &json) == 0
+        && perso_run_record_end (run, "card.renewed", "perso.card_renewed", &json) == 0
         && tsr_db_commit (run->db) == 0;
-    PQclear (res);
     tsr_json_destroy (&json);
     if (!ok) {
         snprintf (run->detail, sizeof run->detail, "cannot record the renewal: %s",

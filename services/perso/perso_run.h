@@ -29,6 +29,7 @@
 #include "perso_pcsc.h"
 #include "perso_piv.h"
 #include "perso_state.h"
+#include "tessera/json.h"
 
 typedef struct {
     perso_state_t *state;
@@ -70,6 +71,16 @@ int perso_run_record_card (perso_run_t *run);
 //  already" as done. 0, or -1 with message.
 int perso_run_revoke (perso_state_t *state, const char *trace_id, const char *serial_hex,
                       int reason, const char *reference, char *message, size_t message_size);
+
+//  The end of RECORD_CARD, in the caller's transaction: the card event
+//  (event_type), the job succeeded with its sealed PINs dropped, the step
+//  done, the audit row (action, *json_p consumed). 0, or -1.
+int perso_run_record_end (perso_run_t *run, const char *event_type, const char *action,
+                          tsr_json_t **json_p);
+
+//  Emits type ("card.personalised", "card.renewed") with the job's card and
+//  certificates (CardPersonalised), in the caller's transaction. 0, or -1.
+int perso_run_card_event (perso_run_t *run, const char *type);
 
 //  Sets run->detail from a card status and returns -1.
 int perso_run_card_failed (perso_run_t *run, const perso_piv_status_t *status);

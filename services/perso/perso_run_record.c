@@ -53,8 +53,8 @@ s_insert_card (perso_run_t *run)
     return 0;
 }
 
-static int
-s_events (perso_run_t *run)
+int
+perso_run_card_event (perso_run_t *run, const char *type)
 {
     perso_job_t *job = &run->job;
     Tessera__V1__CardCertificate certs [PERSO_JOB_KEYS], *list [PERSO_JOB_KEYS];
@@ -80,7 +80,28 @@ s_events (perso_run_t *run)
     event.job_id = job->job_id;
     event.n_certificates = count;
     event.certificates = list;
-    return perso_emit (run->db, "card.personalised", job->card_uuid, run->trace_id, &event.base);
+    return perso_emit (run->db, type, job->card_uuid, run->trace_id, &event.base);
+}
+
+int
+perso_run_record_end (perso_run_t *run, const char *event_type, const char *action,
+                      tsr_json_t **json_p)
+{
+    perso_job_t *job = &run->job;
+    const char *values [] = { job->job_id };
+    PGresult *res = NULL;
+    int ok = perso_run_card_event (run, event_type) == 0
+        && (res = tsr_db_query (run->db,
+               "UPDATE jobs SET state = 3, sealed_pin = NULL, holder_pin_box = NULL,"
+               " finished_at = now(), updated_at = now() WHERE job_id = $1 AND state = 2",
+               1, values))
+        && strcmp (PQcmdTuples (res), "1") == 0
+        && perso_job_step_done (run->db, job, PERSO_STEP (RECORD_CARD), run->detail) == 0
+        && perso_audit (run->db, PERSO_RUNNER_ACTOR, action, job->card_uuid, run->trace_id,
+                        json_p) == 0;
+    PQclear (res);
+    tsr_json_destroy (json_p);
+    return ok ? 0 : -1;
 }
 
 int
@@ -112,23 +133,13 @@ perso_run_record_card (perso_run_t *run)
     tsr_json_str (json, "serial_9c", job->keys [1].serial_hex);
     snprintf (run->detail, sizeof run->detail, "card %s recorded, PIN mailer ready",
               job->card_uuid);
-    const char *values [] = { job->job_id };
-    PGresult *res = NULL;
     int ok = tsr_db_begin (run->db) == 0
         && s_insert_card (run) == 0
         && perso_card_apply (run->db, &row, PERSO_CARD_PERSONALISED, PERSO_BY_CARD_OPERATION, 0,
                              &change) == PERSO_TRANSITION_OK
         && perso_mailer_issue (run->state, run->db, &mailer, err, sizeof err) == 0
-        && s_events (run) == 0
-        && (res = tsr_db_query (run->db,
-               "UPDATE jobs SET state = 3, sealed_pin = NULL, finished_at = now(),"
-               " updated_at = now() WHERE job_id = $1 AND state = 2", 1, values))
-        && strcmp (PQcmdTuples (res), "1") == 0
-        && perso_job_step_done (run->db, job, PERSO_STEP (RECORD_CARD), run->detail) == 0
-        && perso_audit (run->db, PERSO_RUNNER_ACTOR, "perso.card_personalised", job->card_uuid,
-                        run->trace_id, &json) == 0
+        && perso_run_record_end (run, "card.personalised", "perso.card_personalised", &json) == 0
         && tsr_db_commit (run->db) == 0;
-    PQclear (res);
     tsr_json_destroy (&json);
     if (!ok) {
         snprintf (run->detail, sizeof run->detail, "cannot record the card: %s",
