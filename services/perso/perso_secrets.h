@@ -6,9 +6,10 @@
       (TSR_PERSO_MASTER_KEY_FILE) when the card must be managed again.
     - PUK: 8 digits from HMAC-SHA256(master, "tessera/perso/puk/v1" ||
       UUID), the first 8 bytes as a big-endian number modulo 10^8 (a bias
-      below 2^-37). Diversified like the management key, so it never
-      leaves the service and is never stored, yet the card bureau can
-      still unblock a PIN with the master key.
+      below 2^-37); after a PIN unblock, the next versions (label v2 with
+      the version, perso_diversify_puk_version). Diversified like the
+      management key, so it is never stored; it leaves the service only
+      once per version, to its holder (perso_puk.h).
     - PIN: 8 random digits (randombytes_uniform), sealed to mail at once;
       never stored in clear, never logged.
     - Activation code: 12 characters from an alphabet without look-alikes
