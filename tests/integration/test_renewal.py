@@ -9,11 +9,14 @@ card behind a private pcscd + vpcd (the fixtures of test_perso.py).
   superseded, once.
 - A second renewal at ** without a new face-to-face meeting: refused.
   At * renewals follow each other without limit.
-- A lost card: its certificates revoked keyCompromise, a replacement
+- A lost card: its certificates revoked keyCompromise by the holder on the
+  portal (revocation's online channel), a replacement
   request that reuses the dossier, a new card personalised (new PIN mailer,
   new activation code), read back by pkcs15-tool.
 - A damaged card: its return recorded (ChangeCardState), its certificates
-  revoked cessationOfOperation, then the replacement."""
+  revoked cessationOfOperation (the portal again), then the replacement.
+- The operators' CLI: `tessera enrollment renew|replace`, `tessera perso
+  start --holder-pin-file`."""
 import hashlib
 import json
 import subprocess
@@ -21,11 +24,12 @@ import time
 
 import pytest
 
-from tessera.v1 import ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2, validation_pb2
+from tessera.v1 import (ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2, revocation_pb2,
+                        validation_pb2)
 from test_perso import (account_of, activate, ca_active, ca_certificate, ca_status, call,  # noqa: F401
                         mailer, new_card, operators, pcsc, perso, registry, rows, run, start_job,
                         system, wait_job, PKCS11)
-from test_validation import ok, validate, wait_state
+from test_validation import login, ok, one_time_password, set_password, validate, wait_state
 
 E = enrollment_pb2
 P = perso_pb2
@@ -60,9 +64,18 @@ def renewal_of(system, registry, person, previous_id, **extra):
                       **extra)
 
 
-def revoke(system, serial, reason):
-    ok(call(system, "ca", "RevokeCertificate", ca_pb2.RevokeCertificateRequest(
-        serial_hex=serial, reason=reason), "perso"), ca_pb2.CertificateStatus)
+def revoke_online(system, account_id, serials, reason, statement):
+    """The holder's own revocation on the portal (revocation's online
+    channel, applied at once), revocation started on first use."""
+    service = system.services["revocation"]
+    if getattr(service, "proc", None) is None:
+        service.start()
+    record = ok(call(system, "revocation", "RevokeOnline", revocation_pb2.RevokeOnlineRequest(
+        account_id=account_id, serials=list(serials), reason=reason, statement=statement,
+        client_address="192.0.2.7", user_agent="pytest"), "portal"),
+        revocation_pb2.RevocationRecord)
+    assert record.state == revocation_pb2.REVOCATION_STATE_APPLIED, record
+    return record
 
 
 def ca_reason(system, serial):
@@ -105,6 +118,14 @@ def first(system, pcsc, registry, ca_active, tmp_path_factory):
     card, job = personalise(system, pcsc, card_request_id, work, "first")
     pin, code, _ = mailer(system, job.card_uuid)
     account = account_of(system, holder.person_id)
+    # The holder's first login on the portal, with a password of their own.
+    password, _ = one_time_password(system, account)
+    login_name = ok(call(system, "validation", "GetHolderAccount",
+                         validation_pb2.GetHolderAccountRequest(person_id=holder.person_id),
+                         "client"), validation_pb2.HolderAccount).login
+    logged = login(system, login_name, password)
+    ok(set_password(system, account, "une carte neuve pour Camille",
+                    token=logged.password_change_token), validation_pb2.HolderAccount)
     reply = ok(activate(system, job.card_uuid, account, code), P.ActivateCardReply)
     assert reply.activated
     return dict(holder=holder, card_request_id=card_request_id, card=card, job=job, pin=pin,
@@ -279,8 +300,8 @@ def replaced(system, pcsc, registry, first, renewed, tmp_path_factory):
     # Not before the lost card's certificates are revoked keyCompromise.
     refused = start_job(system, pcsc, made.card_request_id)
     assert refused.status == PRECONDITION and "keyCompromise" in refused.status_message
-    for serial in serials:
-        revoke(system, serial, ca_pb2.REVOCATION_REASON_KEY_COMPROMISE)
+    revoke_online(system, first["account"], serials, ca_pb2.REVOCATION_REASON_KEY_COMPROMISE,
+                  "carte perdue")
     job = ok(start_job(system, pcsc, made.card_request_id), P.PersoJob)
     job = wait_job(system, job.job_id)
     assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
@@ -336,8 +357,8 @@ def test_damaged_card_return_recorded_then_replaced(system, pcsc, registry, firs
     # ...and its certificates revoked cessationOfOperation.
     refused = start_job(system, pcsc, made.card_request_id)
     assert refused.status == PRECONDITION and "cessationOfOperation" in refused.status_message
-    for serial in serials:
-        revoke(system, serial, ca_pb2.REVOCATION_REASON_CESSATION_OF_OPERATION)
+    revoke_online(system, first["account"], serials,
+                  ca_pb2.REVOCATION_REASON_CESSATION_OF_OPERATION, "carte abîmée, rendue")
     job = ok(start_job(system, pcsc, made.card_request_id), P.PersoJob)
     job = wait_job(system, job.job_id)
     assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
