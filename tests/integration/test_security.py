@@ -16,9 +16,9 @@ import pytest
 import zmq
 
 from tessera.v1 import enrollment_pb2, envelope_pb2, validation_pb2
-from tsrtest import SERVICES, SOURCE, BusClient, System, keygen, read_cert
+from tsrtest import SERVICES, SOURCE, BusClient, System, keygen
 # The entry operator's work at enrollment, as test_validation does it.
-from test_validation import Registry, siret
+from test_validation import Registry, key_of, ok, rows, siret
 
 OK = envelope_pb2.STATUS_OK
 INVALID = envelope_pb2.STATUS_INVALID_ARGUMENT
@@ -124,20 +124,6 @@ def system():
     s.stop()
 
 
-def key_of(system, identity):
-    return read_cert(system.keys / f"{identity}.cert")[0]
-
-
-def rows(system, sql, *params):
-    conn = system.cluster.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
-
-
 def call(system, service, method, message=None, identity="officer", request_id=None,
          timeout=30.0):
     client = system.client(service, identity)
@@ -148,11 +134,6 @@ def call(system, service, method, message=None, identity="officer", request_id=N
         client.close()
     assert reply is not None, f"{service}.{method}: no reply"
     return reply
-
-
-def ok(reply, cls):
-    assert reply.status == OK, f"{envelope_pb2.Status.Name(reply.status)}: {reply.status_message}"
-    return cls.FromString(reply.payload)
 
 
 def ping(system, service):
@@ -219,9 +200,10 @@ def test_every_method_lets_a_role_it_names_past_the_gate(system):
             caller = role_identity(role) if role else ("publisher" if service != "publisher"
                                                        else "mail")
             reply = call(system, service, method, identity=caller, timeout=60.0)
-            if "needs one of the roles" in reply.status_message:
-                stopped.append((service, method, caller))
-    assert not stopped, f"refused although the table admits them: {stopped}"
+            if "needs one of the roles" in reply.status_message \
+                    or reply.status == envelope_pb2.STATUS_UNIMPLEMENTED:
+                stopped.append((service, method, caller, reply.status_message))
+    assert not stopped, f"refused although the table admits them (or not built): {stopped}"
 
 
 # --- unknown keys ----------------------------------------------------------------
