@@ -7,7 +7,8 @@
     the change. When the card refuses the released PUK, an earlier contact
     may have changed it with its answer lost: the new PUK is tried in its
     place (new to new), which a card that has it accepts and which gives
-    back the try the first refusal spent. Nothing is recorded unless the
+    back the try the first refusal spent (only while a second refusal
+    would leave the card a try). Nothing is recorded unless the
     card accepted; then the card's version, the release's change, the
     audit row and "puk.changed" go in one transaction.
 */
@@ -73,8 +74,11 @@ s_change_on_card (perso_state_t *state, perso_card_t *card, const uint8_t uuid [
         goto done;
     }
     rc = perso_piv_change_reference (card, PERSO_PIV_REF_PUK, released, next, &status);
-    //  Refused with tries left: perhaps changed already (a lost answer).
-    if (rc && status.io == PERSO_IO_OK && (status.sw & 0xFFF0) == 0x63C0 && (status.sw & 0x0F))
+    //  Refused: perhaps changed already (a lost answer). Tried only while
+    //  a refusal would still leave the card a try, so perso never blocks
+    //  the PUK.
+    if (rc && status.io == PERSO_IO_OK && (status.sw & 0xFFF0) == 0x63C0
+    &&  (status.sw & 0x0F) >= 2)
         rc = perso_piv_change_reference (card, PERSO_PIV_REF_PUK, next, next, &status);
     if (rc)
         snprintf (detail, detail_size, "CHANGE REFERENCE DATA (PUK): %s", status.detail);

@@ -100,7 +100,8 @@ perso_run_select (perso_run_t *run)
                       "(or it was wiped); put that card back or abandon the job", job->card_uuid);
             return -1;
         }
-        int puk_changed = job->renewal ? s_puk_contact (run) : 0;
+        //  Only a card whose CHUID named it: never another card's PUK tries.
+        int puk_changed = job->renewal && have_guid ? s_puk_contact (run) : 0;
         if (puk_changed < 0)
             return -1;
         snprintf (run->detail, sizeof run->detail, "PIV selected, card %s%s", job->card_uuid,

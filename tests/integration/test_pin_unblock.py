@@ -349,6 +349,31 @@ def test_a_renewal_on_the_card_changes_a_released_puk_first(system, pcsc, regist
                  " AND actor = 'perso.runner'", card_uuid) == 1
 
 
+def test_a_change_whose_answer_was_lost_is_recognised(system, pcsc, holder_card):
+    """The card has the next PUK already (a contact whose answer was lost):
+    ChangePuk tries the new PUK in place of the refused one, and the try
+    the refusal spent is given back."""
+    card_uuid, person_id = holder_card["card_uuid"], holder_card["person_id"]
+    challenge = ok(start_release(system, card_uuid, "desk", person_id=person_id),
+                   P.PukChallenge)
+    assert challenge.channel == P.PUK_RELEASE_CHANNEL_PHONE
+    result = ok(release(system, challenge, [(q.question_id, ANSWERS[q.question_id])
+                                            for q in challenge.questions], "desk",
+                        person_id=person_id), P.ReleasePukReply)
+    assert result.released and result.puk_version == 4
+    with CardSession(pcsc) as session:
+        session.select_piv()
+        data = pad(puk_of(card_uuid, 4)) + pad(puk_of(card_uuid, 5))
+        assert session.transmit(bytes([0x00, 0x24, 0x00, 0x81, 16]) + data)[1] == 0x9000
+    reply = ok(perso(system, "ChangePuk", P.ChangePukRequest(
+        card_uuid=card_uuid, reader_name=pcsc.reader_name)), P.ChangePukReply)
+    assert reply.changed and reply.puk_version == 5
+    with CardSession(pcsc) as session:
+        # Three tries again: a wrong PUK leaves two.
+        assert reset_retry(session, "99999999", holder_card["pin"]) == 0x63C2
+        assert reset_retry(session, puk_of(card_uuid, 5), holder_card["pin"]) == 0x9000
+
+
 def test_bad_input_names_the_field_and_changes_nothing(system, holder_card):
     card_uuid, account_id = holder_card["card_uuid"], holder_card["account_id"]
     before = count(system, "perso.puk_challenges")

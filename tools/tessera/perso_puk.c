@@ -24,6 +24,7 @@
 
 #define S_ANSWERS_MAX 5
 #define S_LINE_MAX 1024
+#define S_SLOW_MS 60000
 
 typedef struct {
     const char *card_uuid, *person, *challenge, *reader;
@@ -185,7 +186,9 @@ s_release (cli_t *cli, const s_args_t *args)
         request.person_id = (char *) args->person;
         request.answers = list;
         request.n_answers = count;
-        rc = cli_call (cli, "perso", "ReleasePuk", &request.base, NULL, 0, &reply, NULL);
+        //  Its reply is sent once: a retry after a slow answer would be
+        //  refused, so this call waits longer than the others.
+        rc = cli_call (cli, "perso", "ReleasePuk", &request.base, NULL, S_SLOW_MS, &reply, NULL);
     }
     OPENSSL_cleanse (lines, sizeof lines);
     if (rc == CLI_OK)
@@ -206,7 +209,8 @@ s_change (cli_t *cli, const s_args_t *args)
     request.card_uuid = (char *) args->card_uuid;
     request.reader_name = (char *) args->reader;
     tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", "ChangePuk", &request.base, NULL, 0, &reply, NULL);
+    //  The card may be a while in the reader's hands.
+    int rc = cli_call (cli, "perso", "ChangePuk", &request.base, NULL, S_SLOW_MS, &reply, NULL);
     if (rc != CLI_OK)
         return rc;
     Tessera__V1__ChangePukReply *result = tessera__v1__change_puk_reply__unpack (
