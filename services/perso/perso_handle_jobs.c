@@ -149,6 +149,7 @@ perso_handle_start_job (tsr_call_t *call)
     Tessera__V1__CardRequest *request = NULL;
     char operator_id [PERSO_ID_MAX + 1], account_id [PERSO_ID_MAX + 1] = "";
     char job_id [TSR_ID_HEX_SIZE], renewed_card [37] = "";
+    bool same_card = false;
     perso_subject_t subject;
     bool auth = false, sign = false;
     int algorithm = in->key_algorithm ? (int) in->key_algorithm
@@ -161,7 +162,8 @@ perso_handle_start_job (tsr_call_t *call)
     ||  (status = perso_caller_operator (call, operator_id)) != S_OK
     ||  (status = perso_fetch_request (call, in->card_request_id, &request)) != S_OK
     ||  (status = perso_request_usable (call, request, false)) != S_OK
-    ||  (status = perso_renewal_start_check (call, request, in, renewed_card)) != S_OK)
+    ||  (status = perso_renewal_start_check (call, request, in, renewed_card,
+                                                      &same_card)) != S_OK)
         goto done;
     if (!s_slots (request, &auth, &sign)) {
         status = tsr_call_fail (call, S_PRECONDITION, "card request %s asks for a use a card "
@@ -190,7 +192,8 @@ perso_handle_start_job (tsr_call_t *call)
     if ((status = s_insert_job (call, job_id, request, &subject, account_id, in->reader_name,
                                 algorithm, operator_id, auth, sign)) != S_OK
     ||  (*renewed_card
-         && (status = perso_renewal_mark_job (call, job_id, renewed_card, in->holder_pin)) != S_OK))
+         && (status = perso_renewal_mark_job (call, job_id, renewed_card,
+                                              same_card ? in->holder_pin : NULL)) != S_OK))
         goto done;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "card_request_id", in->card_request_id);

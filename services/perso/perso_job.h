@@ -68,6 +68,7 @@ typedef struct {
     bool pin_pending, pin_changed, puk_changed;
     bool mgmt_pending, mgmt_changed;
     bool renewal;                   //  a renewal on a card perso knows (perso_renewal.h)
+    char renews_card_uuid [37];     //  a renewal's old card ("" otherwise)
     uint8_t *sealed_pin;
     size_t sealed_pin_size;
     perso_job_key_t keys [PERSO_JOB_KEYS];

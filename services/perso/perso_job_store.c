@@ -13,7 +13,7 @@
     " given_name, surname, organization, organization_id, state, reader_name, key_algorithm," \
     " coalesce(card_uuid, ''), atr_hex, fascn_credential, attempts, certs_written," \
     " chuid_written, pin_pending, pin_changed, puk_changed, mgmt_pending, mgmt_changed," \
-    " sealed_pin, renewal FROM jobs"
+    " sealed_pin, renewal, coalesce(renews_card_uuid, '') FROM jobs"
 
 static bool
 s_bool (PGresult *res, int row, int column)
@@ -126,6 +126,7 @@ perso_job_load (tsr_db_t *db, const char *job_id, perso_job_t *job)
     job->mgmt_pending = s_bool (res, 0, 22);
     job->mgmt_changed = s_bool (res, 0, 23);
     job->renewal = s_bool (res, 0, 25);
+    snprintf (job->renews_card_uuid, sizeof job->renews_card_uuid, "%s", PQgetvalue (res, 0, 26));
     int rc = s_bytes (res, 0, 24, &job->sealed_pin, &job->sealed_pin_size);
     PQclear (res);
     if (rc == 0)

@@ -112,17 +112,18 @@ s_replacement_check (tsr_call_t *call, const Tessera__V1__CardRequest *request)
 
 tsr_status_t
 perso_renewal_start_check (tsr_call_t *call, const Tessera__V1__CardRequest *request,
-                           const Tessera__V1__StartJobRequest *in, char card_uuid [37])
+                           const Tessera__V1__StartJobRequest *in, char card_uuid [37],
+                           bool *same_card)
 {
     *card_uuid = 0;
+    *same_card = false;
     if (request->kind != S_RENEWAL) {
         if (*in->holder_pin)
             return tsr_call_fail (call, S_INVALID, "holder_pin: only for a renewal");
         return request->kind == S_REPLACEMENT ? s_replacement_check (call, request) : S_OK;
     }
-    if (!s_pin_valid (in->holder_pin))
-        return tsr_call_fail (call, S_INVALID, "holder_pin: the holder's PIN, 6 to 8 digits, is"
-                              " needed for a renewal on the card");
+    if (*in->holder_pin && !s_pin_valid (in->holder_pin))
+        return tsr_call_fail (call, S_INVALID, "holder_pin: the holder's PIN, 6 to 8 digits");
     char days [16];
     snprintf (days, sizeof days, "%d", PERSO_HOLDER_CERT_DAYS);
     const char *values [] = { request->previous_card_request_id, days };
@@ -148,13 +149,19 @@ perso_renewal_start_check (tsr_call_t *call, const Tessera__V1__CardRequest *req
                                 perso_card_state_name ((int) strtol (PQgetvalue (res, 0, 1),
                                                                      NULL, 10)));
     else
-    if (strcmp (PQgetvalue (res, 0, 3), "t") == 0)
+    if (strcmp (PQgetvalue (res, 0, 3), "t") == 0 && *in->holder_pin)
         status = tsr_call_fail (call, S_PRECONDITION, "card %s itself expires on %s, before new"
-                                " certificates would (%d days): renew on a new card (a replacement"
-                                " request)", PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 4),
-                                PERSO_HOLDER_CERT_DAYS);
+                                " certificates would (%d days): renew on a new card (a blank card"
+                                " in the reader, no holder_pin)", PQgetvalue (res, 0, 0),
+                                PQgetvalue (res, 0, 4), PERSO_HOLDER_CERT_DAYS);
     else
+    if (strcmp (PQgetvalue (res, 0, 3), "t") != 0 && !*in->holder_pin)
+        status = tsr_call_fail (call, S_INVALID, "holder_pin: the holder's PIN, 6 to 8 digits, is"
+                                " needed for a renewal on the card");
+    else {
         snprintf (card_uuid, 37, "%s", PQgetvalue (res, 0, 0));
+        *same_card = *in->holder_pin != 0;
+    }
     PQclear (res);
     return status;
 }
@@ -163,6 +170,14 @@ tsr_status_t
 perso_renewal_mark_job (tsr_call_t *call, const char *job_id, const char *card_uuid,
                         const char *holder_pin)
 {
+    if (!holder_pin) {
+        //  On a new card: an ordinary job that names the card it renews.
+        const char *values [] = { job_id, card_uuid };
+        PGresult *res = tsr_db_query (call->db, "UPDATE jobs SET renews_card_uuid = $2"
+                                      " WHERE job_id = $1 AND state = 1", 2, values);
+        PQclear (res);
+        return res ? S_OK : tsr_call_fail (call, S_UNAVAILABLE, "cannot record the job");
+    }
     uint8_t key [crypto_secretbox_KEYBYTES];
     size_t pin_size = strlen (holder_pin);
     size_t box_size = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + pin_size;
@@ -177,7 +192,8 @@ perso_renewal_mark_job (tsr_call_t *call, const char *job_id, const char *card_u
     perso_hex (box, box_size, hex + 2);
     const char *values [] = { job_id, card_uuid, hex };
     PGresult *res = tsr_db_query (call->db,
-        "UPDATE jobs SET renewal = true, card_uuid = $2, holder_pin_box = $3::bytea,"
+        "UPDATE jobs SET renewal = true, card_uuid = $2, renews_card_uuid = $2,"
+        " holder_pin_box = $3::bytea,"
         " mgmt_pending = true, mgmt_changed = true, pin_pending = true, pin_changed = true,"
         " puk_changed = true"
         " WHERE job_id = $1 AND state = 1", 3, values);

@@ -4,7 +4,9 @@
     StartJob of a RENEWAL request re-personalises the card of the request
     it renews: the card must be the same holder's, active, and live longer
     than the new certificates (cards.expires_at against the 3-year holder
-    lifetime); the job starts with the card's UUID, its diversified
+    lifetime; a card that expires first is renewed on a new blank card, an
+    ordinary job whose activation supersedes the old certificates); the job
+    starts with the card's UUID, its diversified
     management key, PIN and PUK kept, and the holder's PIN (typed at the
     desk) sealed under a key derived from the master key, used for VERIFY
     before the card signs the CSRs. RECORD_CARD then swaps the card's
@@ -31,16 +33,23 @@
 
 //  StartJob, before the job is recorded: the checks of a RENEWAL or
 //  REPLACEMENT request (others: S_OK, nothing). For a renewal, card_uuid
-//  receives the card. STATUS_OK or the refusal.
+//  receives the renewed card and *same_card whether the job re-personalises
+//  it (false: the card expires first, the job takes a blank card).
+//  STATUS_OK or the refusal.
 tsr_status_t perso_renewal_start_check (tsr_call_t *call, const Tessera__V1__CardRequest *request,
                                         const Tessera__V1__StartJobRequest *in,
-                                        char card_uuid [37]);
+                                        char card_uuid [37], bool *same_card);
 
-//  StartJob, after the job is recorded (same transaction): marks job_id a
-//  renewal of card_uuid with the holder's PIN sealed. STATUS_OK or the
-//  refusal.
+//  StartJob, after the job is recorded (same transaction): job_id renews
+//  card_uuid; on the card itself when holder_pin is given (sealed), on a
+//  new card otherwise. STATUS_OK or the refusal.
 tsr_status_t perso_renewal_mark_job (tsr_call_t *call, const char *job_id, const char *card_uuid,
                                      const char *holder_pin);
+
+//  RECORD_CARD of a renewal on a new card (in its transaction): the renewed
+//  card's certificates noted for superseding at the new card's activation.
+//  0, or -1.
+int perso_renewal_note_old_card (perso_run_t *run);
 
 //  The runner: the holder's PIN of a renewal job into pin (PERSO_HOLDER_PIN_MAX
 //  + 1). 0, or -1 with run->detail.

@@ -55,6 +55,18 @@ s_swap_certificates (perso_run_t *run)
 }
 
 int
+perso_renewal_note_old_card (perso_run_t *run)
+{
+    perso_job_t *job = &run->job;
+    const char *values [] = { job->job_id, job->card_uuid, job->renews_card_uuid };
+    PGresult *res = tsr_db_query (run->db,
+        "INSERT INTO card_renewals (job_id, card_uuid, slot, serial_hex)"
+        " SELECT $1, $2, slot, serial_hex FROM card_certificates WHERE card_uuid = $3", 3, values);
+    PQclear (res);
+    return res ? 0 : -1;
+}
+
+int
 perso_renewal_record (perso_run_t *run)
 {
     perso_job_t *job = &run->job;

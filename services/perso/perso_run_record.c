@@ -138,6 +138,7 @@ perso_run_record_card (perso_run_t *run)
         && perso_card_apply (run->db, &row, PERSO_CARD_PERSONALISED, PERSO_BY_CARD_OPERATION, 0,
                              &change) == PERSO_TRANSITION_OK
         && perso_mailer_issue (run->state, run->db, &mailer, err, sizeof err) == 0
+        && (!*job->renews_card_uuid || perso_renewal_note_old_card (run) == 0)
         && perso_run_record_end (run, "card.personalised", "perso.card_personalised", &json) == 0
         && tsr_db_commit (run->db) == 0;
     tsr_json_destroy (&json);

@@ -368,3 +368,45 @@ def test_damaged_card_return_recorded_then_replaced(system, pcsc, registry, firs
         (P.CARD_STATE_ACTIVE, P.CARD_STATE_RETURNED)
     listed = run(pcsc, "pkcs15-tool", "--list-certificates").stdout
     assert listed.count("X.509 Certificate") == 2, listed
+
+
+def test_a_card_that_expires_first_is_renewed_on_a_new_card(system, pcsc, registry, ca_active,
+                                                            tmp_path_factory):
+    work = tmp_path_factory.mktemp("renewal-new-card")
+    holder = registry.holder("Inès", "Garnier")
+    _, (card_request_id,) = registry.batch([holder])
+    ok(validate(system, card_request_id), validation_pb2.Decision)
+    assert wait_state(system, card_request_id, E.CARD_REQUEST_STATE_VALIDATED)
+    _, old_job = personalise(system, pcsc, card_request_id, work, "expiring")
+    pin, code, _ = mailer(system, old_job.card_uuid)
+    account = account_of(system, holder.person_id)
+    assert ok(activate(system, old_job.card_uuid, account, code), P.ActivateCardReply).activated
+    # The card's own end of life comes before new certificates' would.
+    conn = system.cluster.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE perso.cards SET expires_at = now() + interval '200 days'"
+                        " WHERE card_uuid = %s", (old_job.card_uuid,))
+    finally:
+        conn.close()
+    made = ok(renewal_of(system, registry, holder, card_request_id), E.CardRequest)
+    submit_and_validate(system, made)
+    refused = start_job(system, pcsc, made.card_request_id, holder_pin=pin)
+    assert refused.status == PRECONDITION and "itself expires" in refused.status_message
+    # A blank card, no PIN: an ordinary personalisation for the renewal.
+    _, job = personalise(system, pcsc, made.card_request_id, work, "renewing")
+    assert not job.renewal and job.card_uuid != old_job.card_uuid
+    new_pin, new_code, event = mailer(system, job.card_uuid)
+    assert new_pin and not event.reissue
+    listed = run(pcsc, "pkcs15-tool", "--list-certificates").stdout
+    assert listed.count("X.509 Certificate") == 2, listed
+    for serial in old_job.certificate_serials:
+        assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_GOOD
+    # The new card's activation is the acceptance: the old ones superseded.
+    assert ok(activate(system, job.card_uuid, account, new_code), P.ActivateCardReply).activated
+    for serial in old_job.certificate_serials:
+        status = ca_reason(system, serial)
+        assert status.state == ca_pb2.CERTIFICATE_STATE_REVOKED
+        assert status.reason == ca_pb2.REVOCATION_REASON_SUPERSEDED
+    for serial in job.certificate_serials:
+        assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_GOOD
