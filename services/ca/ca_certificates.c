@@ -124,14 +124,17 @@ s_store (tsr_call_t *call, s_request_t *request, X509 *cert, const char *spki_sh
     const char *values [] = { (const char *) ASN1_STRING_get0_data (serial), serial_hex,
                               issuer_sha256, request->card_request_id, request->holder_id, use,
                               level, spki_sha256, subject, not_before, not_after,
-                              (const char *) der, call->caller_key };
-    int lengths [] = { ASN1_STRING_length (serial), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, der_size, 0 };
-    int formats [] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+                              (const char *) der, call->caller_key,
+                              request->key_escrowed ? "true" : "false" };
+    int lengths [] = { ASN1_STRING_length (serial), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, der_size, 0, 0 };
+    int formats [] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
     PGresult *res = tsr_db_query_ex (call->db,
         "INSERT INTO certificates (serial, serial_hex, issuer_sha256, card_request_id, holder_id,"
-        " use, level, spki_sha256, subject, not_before, not_after, certificate_der, issued_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10), to_timestamp($11), $12, $13)",
-        13, values, lengths, formats, 0);
+        " use, level, spki_sha256, subject, not_before, not_after, certificate_der, issued_by,"
+        " key_escrowed)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10), to_timestamp($11), $12, $13,"
+        " $14)",
+        14, values, lengths, formats, 0);
     rc = res ? 0 : -1;
     PQclear (res);
 done:
@@ -164,6 +167,7 @@ s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, 
     tsr_json_int (json, "use", request->use);
     tsr_json_int (json, "level", request->level);
     tsr_json_bool (json, "on_hold", request->on_hold);
+    tsr_json_bool (json, "key_escrowed", request->key_escrowed);
     char *details = tsr_json_finish (&json);
     int rc = details ? tsr_audit_append (call->db, call->caller_key, "ca.certificate_issued",
                                          serial_hex, call->request->trace_id, details) : -1;
@@ -198,9 +202,15 @@ ca_issue_check (tsr_call_t *call, const Tessera__V1__IssueCertificateRequest *re
                               "card_request_id and holder_id must be 1 to 64 of [A-Za-z0-9._:-]");
     *profile = ca_profile_find (request->use, request->level);
     if (!*profile)
-        return tsr_call_fail (call, S_INVALID, "use and level must name a profile (use 1..4, level 1..3)");
+        return tsr_call_fail (call, S_INVALID, "use and level must name a profile (use 1..5, level 1..3)");
     if ((*profile)->holder && request->on_hold == false && request->use == 0)
         return tsr_call_fail (call, S_INVALID, "use is required");
+    if (ca_profile_check_escrow (*profile, request->key_escrowed, err, sizeof err))
+        return tsr_call_fail (call, S_INVALID, "%s", err);
+    if ((*profile)->escrowed && !(request->subject && request->subject->email
+                                  && *request->subject->email))
+        return tsr_call_fail (call, S_INVALID, "the %s profile needs subject.email",
+                              (*profile)->name);
     switch (ca_csr_check (request->csr_der.data, request->csr_der.len, key, spki_sha256,
                           err, sizeof err)) {
         case CA_CSR_OK: break;

@@ -11,16 +11,24 @@
 
 #define S_SERIAL_BYTES 16
 
-//  One row per use; the level only changes the policy OID.
+//  One row per use; the level only changes the policy OID. Only the
+//  encryption profile is escrowed: a signature or authentication key
+//  stays on the card alone (RGS).
 static const ca_profile_t s_profiles [] = {
     { "authentication", CA_USE_AUTHENTICATION, true, "digitalSignature",
-      KU_DIGITAL_SIGNATURE, NID_client_auth, false, CA_HOLDER_MAX_DAYS, CA_HOLDER_MAX_DAYS },
+      KU_DIGITAL_SIGNATURE, NULL, 0, NID_client_auth, false, CA_HOLDER_MAX_DAYS,
+      CA_HOLDER_MAX_DAYS, false },
     { "signature", CA_USE_SIGNATURE, true, "nonRepudiation",
-      KU_NON_REPUDIATION, NID_undef, false, CA_HOLDER_MAX_DAYS, CA_HOLDER_MAX_DAYS },
+      KU_NON_REPUDIATION, NULL, 0, NID_undef, false, CA_HOLDER_MAX_DAYS, CA_HOLDER_MAX_DAYS,
+      false },
     { "ocsp-responder", CA_USE_OCSP_RESPONDER, false, "digitalSignature",
-      KU_DIGITAL_SIGNATURE, NID_OCSP_sign, true, 366, 90 },
+      KU_DIGITAL_SIGNATURE, NULL, 0, NID_OCSP_sign, true, 366, 90, false },
     { "mail-signer", CA_USE_MAIL_SIGNER, false, "digitalSignature,nonRepudiation",
-      KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, NID_email_protect, false, 825, 365 },
+      KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, NULL, 0, NID_email_protect, false, 825, 365,
+      false },
+    { "encryption", CA_USE_ENCRYPTION, true, "keyEncipherment", KU_KEY_ENCIPHERMENT,
+      "keyAgreement", KU_KEY_AGREEMENT, NID_email_protect, false, CA_HOLDER_MAX_DAYS,
+      CA_HOLDER_MAX_DAYS, true },
 };
 
 const ca_profile_t *
@@ -32,6 +40,32 @@ ca_profile_find (int use, int level)
         if (s_profiles [i].use == use)
             return &s_profiles [i];
     return NULL;
+}
+
+void
+ca_profile_key_usage (const ca_profile_t *profile, EVP_PKEY *key, const char **text,
+                      unsigned *bits)
+{
+    bool ec = profile->key_usage_ec && key && EVP_PKEY_is_a (key, "EC");
+    *text = ec ? profile->key_usage_ec : profile->key_usage;
+    *bits = ec ? profile->key_usage_bits_ec : profile->key_usage_bits;
+}
+
+int
+ca_profile_check_escrow (const ca_profile_t *profile, bool key_escrowed,
+                         char *err, size_t err_size)
+{
+    if (key_escrowed && !profile->escrowed) {
+        snprintf (err, err_size, "profile check: a %s key is never escrowed; only encryption keys are",
+                  profile->name);
+        return -1;
+    }
+    if (!key_escrowed && profile->escrowed) {
+        snprintf (err, err_size, "profile check: an %s key must be escrowed before it is certified",
+                  profile->name);
+        return -1;
+    }
+    return 0;
 }
 
 static bool
@@ -172,7 +206,14 @@ ca_profile_apply (X509 *cert, X509 *issuer, const ca_profile_t *profile, int lev
     char value [2 * CA_URL_MAX + 64];
     X509V3_CTX ctx;
     X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
-    snprintf (value, sizeof value, "critical,%s", profile->key_usage);
+    const char *key_usage = NULL;
+    unsigned key_usage_bits = 0;
+    ca_profile_key_usage (profile, X509_get0_pubkey (cert), &key_usage, &key_usage_bits);
+    if (profile->escrowed && !(email && *email)) {
+        snprintf (err, err_size, "the %s profile needs the holder's e-mail address", profile->name);
+        return -1;
+    }
+    snprintf (value, sizeof value, "critical,%s", key_usage);
     if (s_add (cert, &ctx, NID_basic_constraints, "CA:FALSE", err, err_size)
     ||  s_add (cert, &ctx, NID_key_usage, value, err, err_size)
     ||  s_add (cert, &ctx, NID_subject_key_identifier, "hash", err, err_size)
@@ -416,8 +457,16 @@ ca_profile_check (X509 *cert, X509 *issuer, const ca_profile_t *profile, int lev
         snprintf (err, err_size, "profile check: an end-entity certificate must not be a CA");
         return -1;
     }
-    if (X509_get_key_usage (cert) != profile->key_usage_bits) {
-        snprintf (err, err_size, "profile check: keyUsage must be %s only", profile->key_usage);
+    const char *key_usage = NULL;
+    unsigned key_usage_bits = 0;
+    ca_profile_key_usage (profile, key, &key_usage, &key_usage_bits);
+    if (X509_get_key_usage (cert) != key_usage_bits) {
+        snprintf (err, err_size, "profile check: keyUsage must be %s only", key_usage);
+        return -1;
+    }
+    if (profile->escrowed && X509_get_ext_by_NID (cert, NID_subject_alt_name, -1) < 0) {
+        snprintf (err, err_size, "profile check: an %s certificate needs an rfc822Name",
+                  profile->name);
         return -1;
     }
     uint32_t xku = X509_get_extended_key_usage (cert);

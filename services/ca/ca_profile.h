@@ -21,6 +21,7 @@
 #define CA_USE_SIGNATURE 2
 #define CA_USE_OCSP_RESPONDER 3
 #define CA_USE_MAIL_SIGNER 4
+#define CA_USE_ENCRYPTION 5
 
 #define CA_HOLDER_MAX_DAYS 1095     //  3 years (RGS): holders' certificates
 #define CA_CA_MAX_DAYS 3653         //  10 years: CA certificates
@@ -33,10 +34,18 @@ typedef struct {
     bool holder;                //  a card holder's certificate (subject from a person)
     const char *key_usage;      //  OpenSSL conf form, "critical," added
     unsigned key_usage_bits;    //  X509v3_KU_* expected exactly
+    //  For an EC subject key when the usage depends on the key type
+    //  (encryption: keyEncipherment for RSA, keyAgreement for EC); NULL
+    //  when the usage is the same for every key.
+    const char *key_usage_ec;
+    unsigned key_usage_bits_ec;
     int eku_nid;                //  NID_undef when none
     bool ocsp_nocheck;
     int max_days;
     int default_days;
+    //  The key pair is generated off-card and escrowed (encryption only):
+    //  IssueCertificate must say key_escrowed, and an rfc822Name is required.
+    bool escrowed;
 } ca_profile_t;
 
 //  From configuration (docs/configuration.md): policy OIDs per level and
@@ -50,6 +59,17 @@ typedef struct {
 
 //  The profile of (use, level), or NULL when there is none.
 const ca_profile_t *ca_profile_find (int use, int level);
+
+//  The keyUsage text and bits of profile for a subject key (see
+//  key_usage_ec).
+void ca_profile_key_usage (const ca_profile_t *profile, EVP_PKEY *key, const char **text,
+                           unsigned *bits);
+
+//  Signature and authentication keys are never escrowed; encryption keys
+//  always are. Refuses key_escrowed on a profile that is not escrowed, and
+//  its absence on one that is. Returns 0 or -1 with err.
+int ca_profile_check_escrow (const ca_profile_t *profile, bool key_escrowed,
+                             char *err, size_t err_size);
 
 //  Fills config with the documented defaults (test OIDs under 2.999, the
 //  example arc; localhost URLs), then with TSR_CA_POLICY_OID_1..3,
@@ -71,7 +91,8 @@ int ca_profile_apply (X509 *cert, X509 *issuer, const ca_profile_t *profile, int
 //  positive and 16 bytes, lifetime within the profile's maximum and within
 //  the issuer's, keyUsage critical and exactly the profile's, EKU, not a
 //  CA, the level's policy OID, subject C=FR as PrintableString, public key
-//  RSA >= 2048 or EC P-256/P-384. Returns 0 or -1 with err.
+//  RSA >= 2048 or EC P-256/P-384, an rfc822Name for an escrowed
+//  (encryption) profile. Returns 0 or -1 with err.
 int ca_profile_check (X509 *cert, X509 *issuer, const ca_profile_t *profile, int level,
                       const ca_profile_config_t *config, char *err, size_t err_size);
 

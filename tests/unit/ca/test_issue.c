@@ -433,6 +433,67 @@ test_issue_rsa_subject (void **state)
     X509_free (cert);
 }
 
+//  The encryption profile: keyEncipherment for an RSA key, keyAgreement
+//  for an EC key, EKU emailProtection, the holder's rfc822Name; refused
+//  without an e-mail address; a certificate carrying the other key type's
+//  usage, or no address, fails ca_profile_check.
+static void
+test_issue_encryption (void **state)
+{
+    s_fixture_t *fixture = *state;
+    const ca_profile_t *profile = ca_profile_find (CA_USE_ENCRYPTION, 2);
+    assert_non_null (profile);
+    EVP_PKEY *keys [] = { fixture->rsa_key, fixture->subject_key };
+    const unsigned bits [] = { KU_KEY_ENCIPHERMENT, KU_KEY_AGREEMENT };
+    for (int level = 1; level <= 3; level++)
+        for (size_t i = 0; i < 2; i++) {
+            char err [S_ERR_SIZE] = "";
+            X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, keys [i],
+                                               fixture->holder_name, profile, level,
+                                               &fixture->config, "amelie@example.fr", 0,
+                                               err, sizeof err);
+            if (!cert)
+                fail_msg ("encryption level %d key %zu refused: %s", level, i, err);
+            X509 *copy = s_reparse (cert);
+            assert_int_equal (X509_get_key_usage (copy), bits [i]);
+            assert_true (s_ext_critical (copy, NID_key_usage));
+            assert_int_equal (X509_get_extended_key_usage (copy), XKU_SMIME);
+            GENERAL_NAMES *names = X509_get_ext_d2i (copy, NID_subject_alt_name, NULL, NULL);
+            assert_non_null (names);
+            assert_int_equal (sk_GENERAL_NAME_num (names), 1);
+            assert_int_equal (sk_GENERAL_NAME_value (names, 0)->type, GEN_EMAIL);
+            GENERAL_NAMES_free (names);
+            assert_int_equal (ca_profile_check (copy, fixture->ca_cert, profile, level,
+                                                &fixture->config, err, sizeof err), 0);
+            s_assert_chain (copy, fixture->ca_cert, NULL, fixture->config.policy_oid [level]);
+            X509_free (copy);
+            X509_free (cert);
+        }
+    //  No address: refused before anything is signed.
+    const char *no_email [] = { NULL, "" };
+    for (size_t i = 0; i < 2; i++) {
+        char err [S_ERR_SIZE] = "";
+        X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, fixture->rsa_key,
+                                           fixture->holder_name, profile, 2, &fixture->config,
+                                           no_email [i], 0, err, sizeof err);
+        assert_null (cert);
+        assert_non_null (strstr (err, "e-mail"));
+    }
+    //  An RSA certificate built by the signature profile (nonRepudiation)
+    //  and an EC one read as the RSA usage both fail the encryption check.
+    X509 *signature = s_issue (fixture, CA_USE_SIGNATURE, 2, "amelie@example.fr", 0);
+    char err [S_ERR_SIZE] = "";
+    assert_int_equal (ca_profile_check (signature, fixture->ca_cert, profile, 2,
+                                        &fixture->config, err, sizeof err), -1);
+    assert_non_null (strstr (err, "keyUsage must be keyAgreement"));
+    X509_free (signature);
+    //  An authentication certificate without e-mail has no rfc822Name.
+    X509 *auth = s_issue (fixture, CA_USE_AUTHENTICATION, 2, NULL, 0);
+    assert_int_equal (ca_profile_check (auth, fixture->ca_cert, profile, 2, &fixture->config,
+                                        err, sizeof err), -1);
+    X509_free (auth);
+}
+
 //  The object ca_issue_certificate returns behaves as its own DER: it was
 //  checked (and OpenSSL cached its extensions and SHA-1 fingerprint)
 //  before it was signed.
@@ -1350,6 +1411,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_issue_every_profile),
         cmocka_unit_test (test_issue_rsa_subject),
+        cmocka_unit_test (test_issue_encryption),
         cmocka_unit_test (test_issued_object_matches_der),
         cmocka_unit_test (test_issue_validity),
         cmocka_unit_test (test_issue_capped_by_issuer),

@@ -93,6 +93,8 @@ test_find_every_profile (void **state)
           true, 366 },
         { CA_USE_MAIL_SIGNER, "mail-signer", false, KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION,
           NID_email_protect, false, 825 },
+        { CA_USE_ENCRYPTION, "encryption", true, KU_KEY_ENCIPHERMENT, NID_email_protect, false,
+          CA_HOLDER_MAX_DAYS },
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected [0]; i++) {
         const ca_profile_t *first = ca_profile_find (expected [i].use, 1);
@@ -124,14 +126,58 @@ static void
 test_find_refusals (void **state)
 {
     (void) state;
-    static const int uses [] = { 0, 5, -1, 1000 };
+    static const int uses [] = { 0, 6, -1, 1000 };
     for (size_t i = 0; i < sizeof uses / sizeof uses [0]; i++)
         for (int level = 0; level <= 4; level++)
             assert_null (ca_profile_find (uses [i], level));
     static const int levels [] = { 0, 4, -1, 100 };
-    for (int use = 1; use <= 4; use++)
+    for (int use = 1; use <= 5; use++)
         for (size_t i = 0; i < sizeof levels / sizeof levels [0]; i++)
             assert_null (ca_profile_find (use, levels [i]));
+}
+
+//  Only the encryption profile escrows its key, and it must: no profile
+//  lets a signature or authentication key (or a service's) be escrowed.
+static void
+test_escrow_only_encryption (void **state)
+{
+    (void) state;
+    for (int use = CA_USE_AUTHENTICATION; use <= CA_USE_ENCRYPTION; use++)
+        for (int level = 1; level <= 3; level++) {
+            const ca_profile_t *profile = ca_profile_find (use, level);
+            assert_non_null (profile);
+            char err [256] = "";
+            bool encryption = use == CA_USE_ENCRYPTION;
+            assert_int_equal (profile->escrowed, encryption);
+            assert_int_equal (ca_profile_check_escrow (profile, true, err, sizeof err),
+                              encryption ? 0 : -1);
+            if (!encryption)
+                assert_non_null (strstr (err, "never escrowed"));
+            err [0] = 0;
+            assert_int_equal (ca_profile_check_escrow (profile, false, err, sizeof err),
+                              encryption ? -1 : 0);
+            if (encryption)
+                assert_non_null (strstr (err, "must be escrowed"));
+        }
+    //  The usage follows the key: RSA enciphers keys, EC agrees them.
+    const ca_profile_t *profile = ca_profile_find (CA_USE_ENCRYPTION, 2);
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
+    EVP_PKEY *rsa = EVP_PKEY_Q_keygen (NULL, NULL, "RSA", (size_t) 2048);
+    assert_non_null (ec);
+    assert_non_null (rsa);
+    const char *text = NULL;
+    unsigned bits = 0;
+    ca_profile_key_usage (profile, ec, &text, &bits);
+    assert_string_equal (text, "keyAgreement");
+    assert_int_equal (bits, KU_KEY_AGREEMENT);
+    ca_profile_key_usage (profile, rsa, &text, &bits);
+    assert_string_equal (text, "keyEncipherment");
+    assert_int_equal (bits, KU_KEY_ENCIPHERMENT);
+    //  Other profiles keep one usage whatever the key.
+    ca_profile_key_usage (ca_profile_find (CA_USE_SIGNATURE, 2), ec, &text, &bits);
+    assert_int_equal (bits, KU_NON_REPUDIATION);
+    EVP_PKEY_free (ec);
+    EVP_PKEY_free (rsa);
 }
 
 //  Nothing set: the documented defaults (docs/configuration.md).
@@ -352,6 +398,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_find_every_profile),
         cmocka_unit_test (test_find_refusals),
+        cmocka_unit_test (test_escrow_only_encryption),
         cmocka_unit_test_teardown (test_config_defaults, s_teardown),
         cmocka_unit_test_teardown (test_config_overrides, s_teardown),
         cmocka_unit_test_teardown (test_config_bad_oid, s_teardown),
