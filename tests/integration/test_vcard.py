@@ -257,6 +257,57 @@ def test_aes128_management_key(pcsc, card):
     assert card.show()["mgmt_alg"] == "3des"
 
 
+@pytest.mark.parametrize("alg,keygen", [
+    ("eccp256", ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+    ("rsa2048", ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+])
+def test_import_key_into_key_management_slot(pcsc, card, work, ca, alg, keygen):
+    """Yubico's IMPORT ASYMMETRIC KEY (INS FE) as yubico-piv-tool sends it:
+    a key made off-card goes into 9D, and yubico-piv-tool's own
+    test-decipher (RSA decryption or ECDH by the card, checked against the
+    certificate) proves the card holds that key."""
+    key = work / f"import-{alg}.key"
+    key.write_bytes(subprocess.run(keygen, check=True, capture_output=True).stdout)
+    public = work / f"import-{alg}.pub.pem"
+    subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-out", str(public)],
+                   check=True, capture_output=True)
+    # Without the management key the card refuses the import.
+    result = ypt(pcsc, f"--key={'11' * 24}", "-a", "import-key", "-s", "9d", "-i", str(key),
+                 check=False)
+    assert result.returncode != 0
+    ypt(pcsc, f"--key={TRANSPORT_KEY}", "-a", "import-key", "-s", "9d", "-i", str(key))
+    assert card.show()["keys"]["9d"] == alg
+    cert = certify(ca, work, public, f"holder-enc-{alg}")
+    ypt(pcsc, f"--key={TRANSPORT_KEY}", "-a", "import-certificate", "-s", "9d", "-i", str(cert))
+    result = ypt(pcsc, "-P", "123456", "-a", "verify-pin", "-a", "test-decipher", "-s", "9d",
+                 "-i", str(cert))
+    assert "Successfully performed" in result.stdout + result.stderr
+
+
+def test_import_key_refusals_pyscard(pcsc, card):
+    """Raw FE commands: refused before the management key, with a slot or
+    algorithm it does not know, and with data that is not a key."""
+    scalar = "06" + "20" + "11" * 32
+    with CardSession(pcsc) as s:
+        s.select_piv()
+        _, sw = s.transmit("00FE119D22" + scalar)
+        assert sw == 0x6982
+        assert mutual_auth(s, 0x03, bytes.fromhex(TRANSPORT_KEY)) == 0x9000
+        _, sw = s.transmit("00FE119B22" + scalar)
+        assert sw == 0x6A86
+        _, sw = s.transmit("00FE999D22" + scalar)
+        assert sw == 0x6A86
+        _, sw = s.transmit("00FE119D22" + "0620" + "00" * 32)      # scalar zero
+        assert sw == 0x6A80
+        _, sw = s.transmit("00FE119D22" + "0720" + "11" * 32)      # not an ECC tag
+        assert sw == 0x6A80
+        _, sw = s.transmit("00FE079D22" + scalar)                  # RSA without its parts
+        assert sw == 0x6A80
+        _, sw = s.transmit("00FE119D22" + scalar)
+        assert sw == 0x9000
+    assert card.show()["keys"]["9d"] == "eccp256"
+
+
 def test_malformed_apdus_answered_and_card_survives(pcsc, card):
     with CardSession(pcsc) as s:
         s.select_piv()

@@ -41,6 +41,7 @@ static const s_command_t s_commands [] = {
     { 0x20, vc_cmd_verify, false },
     { 0x24, vc_cmd_change_reference, false },
     { 0x2C, vc_cmd_reset_retry, false },
+    { 0xFE, vc_cmd_import_key, true },
     { 0xFF, vc_cmd_set_mgmt_key, false },
     { 0xFD, vc_cmd_get_version, false },
     { 0xF8, vc_cmd_get_serial, false },

@@ -43,6 +43,7 @@ vc_handler_fn vc_cmd_general_authenticate;
 vc_handler_fn vc_cmd_verify;
 vc_handler_fn vc_cmd_change_reference;
 vc_handler_fn vc_cmd_reset_retry;
+vc_handler_fn vc_cmd_import_key;
 vc_handler_fn vc_cmd_set_mgmt_key;
 vc_handler_fn vc_cmd_get_version;
 vc_handler_fn vc_cmd_get_serial;

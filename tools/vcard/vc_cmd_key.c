@@ -1,7 +1,8 @@
 /*  GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 3.3.2) and the YubiKey
-    commands yubico-piv-tool needs: SET MANAGEMENT KEY (FF), GET VERSION
-    (FD) and GET SERIAL (F8). Generating and changing the management key
-    need the management key authenticated in this session.
+    commands yubico-piv-tool needs: IMPORT ASYMMETRIC KEY (FE), SET
+    MANAGEMENT KEY (FF), GET VERSION (FD) and GET SERIAL (F8). Generating,
+    importing and changing the management key need the management key
+    authenticated in this session.
 */
 #include "vc_card_internal.h"
 #include "vc_tlv.h"
@@ -44,6 +45,29 @@ vc_cmd_generate (vc_card_t *card, const vc_apdu_t *apdu, const uint8_t *data, si
         return VC_SW_UNKNOWN;
     }
     vc_state_put_key (card->state, index, alg, &key);
+    if (vc_card_save (card))
+        return VC_SW_MEMORY_FAILURE;
+    return VC_SW_OK;
+}
+
+//  Yubico's IMPORT ASYMMETRIC KEY: P1 the algorithm, P2 the slot, the
+//  data the key's parts (vc_key_import). The key replaces the slot's; the
+//  slot's certificate object is left to the host, as on a YubiKey.
+uint16_t
+vc_cmd_import_key (vc_card_t *card, const vc_apdu_t *apdu, const uint8_t *data,
+                   size_t data_len, vc_buf_t *out)
+{
+    (void) out;
+    int index = vc_state_slot_index (apdu->p2);
+    if (index < 0
+    ||  (apdu->p1 != VC_ALG_RSA2048 && apdu->p1 != VC_ALG_ECCP256 && apdu->p1 != VC_ALG_ECCP384))
+        return VC_SW_INCORRECT_P1P2;
+    if (!card->mgmt_authenticated)
+        return VC_SW_SECURITY_STATUS;
+    EVP_PKEY *key = vc_key_import (apdu->p1, data, data_len);
+    if (!key)
+        return VC_SW_WRONG_DATA;
+    vc_state_put_key (card->state, index, apdu->p1, &key);
     if (vc_card_save (card))
         return VC_SW_MEMORY_FAILURE;
     return VC_SW_OK;

@@ -57,6 +57,13 @@ size_t vc_mgmt_block_len (uint8_t alg);
 int vc_mgmt_crypt (uint8_t alg, const uint8_t *key, bool encrypt, const uint8_t *in,
                    uint8_t *out);
 
+//  The key of an IMPORT ASYMMETRIC KEY (Yubico, INS FE) data field for
+//  alg: RSA 2048 as CRT parts (tags 01..05, public exponent 65537), ECC
+//  P-256/P-384 as the private scalar (tag 06); AA and AB are ignored.
+//  NULL when the data is malformed or the parts do not make a key pair
+//  (vc_key_import.c).
+EVP_PKEY *vc_key_import (uint8_t alg, const uint8_t *data, size_t data_len);
+
 //  Private key to and from DER (PKCS#8 / any format OpenSSL reads back).
 int vc_key_to_der (EVP_PKEY *key, vc_buf_t *out);
 EVP_PKEY *vc_key_from_der (const uint8_t *der, size_t der_len);

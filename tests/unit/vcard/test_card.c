@@ -14,7 +14,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/rsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
@@ -602,6 +604,125 @@ test_yubico_commands (void **state)
     assert_int_equal (value, vc_card_state (self->card)->serial);
 }
 
+//  Appends tag, 81/82 length and the big-endian BN param name of key
+//  padded to width bytes.
+static size_t
+s_put_part (uint8_t *out, uint8_t tag, EVP_PKEY *key, const char *name, size_t width)
+{
+    BIGNUM *value = NULL;
+    assert_int_equal (EVP_PKEY_get_bn_param (key, name, &value), 1);
+    size_t at = 0;
+    out [at++] = tag;
+    if (width > 127)
+        out [at++] = 0x81;
+    out [at++] = (uint8_t) width;
+    assert_int_equal (BN_bn2binpad (value, out + at, (int) width), (int) width);
+    BN_clear_free (value);
+    return at + width;
+}
+
+//  IMPORT ASYMMETRIC KEY (Yubico, INS FE): a P-256 key made by the host
+//  goes into 9D and agrees the host's ECDH secret; an RSA key made by the
+//  host goes into 9D as CRT parts and undoes the host's raw encryption.
+//  Refused without the management key, with a wrong P1 or P2, and with
+//  parts that are not a key pair.
+static void
+test_import_key (void **state)
+{
+    s_fixture_t *self = *state;
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
+    EVP_PKEY *peer = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
+    assert_non_null (ec);
+    assert_non_null (peer);
+    uint8_t ec_data [2 + 32];
+    assert_int_equal (s_put_part (ec_data, 0x06, ec, OSSL_PKEY_PARAM_PRIV_KEY, 32), 34);
+    //  No management key yet.
+    assert_int_equal (s_cmd (self, 0x00, 0xFE, VC_ALG_ECCP256, 0x9D, ec_data, 34, false), 0x6982);
+    assert_int_equal (s_mutual_auth (self, VC_ALG_3DES, "DES-EDE3-ECB", s_transport_key, 8, false),
+                      0x9000);
+    assert_int_equal (s_cmd (self, 0x00, 0xFE, 0x99, 0x9D, ec_data, 34, false), 0x6A86);
+    assert_int_equal (s_cmd (self, 0x00, 0xFE, VC_ALG_ECCP256, 0x9B, ec_data, 34, false), 0x6A86);
+    //  An unknown tag, a missing scalar, a zero scalar.
+    uint8_t bad [2 + 32];
+    memcpy (bad, ec_data, sizeof bad);
+    bad [0] = 0x07;
+    assert_int_equal (s_cmd (self, 0x00, 0xFE, VC_ALG_ECCP256, 0x9D, bad, 34, false), 0x6A80);
+    const uint8_t policy_only [] = { 0xAA, 0x01, 0x01 };
+    assert_int_equal (s_cmd (self, 0x00, 0xFE, VC_ALG_ECCP256, 0x9D, policy_only, 3, false), 0x6A80);
+    memset (bad + 2, 0, 32);
+    bad [0] = 0x06;
+    assert_int_equal (s_cmd (self, 0x00, 0xFE, VC_ALG_ECCP256, 0x9D, bad, 34, false), 0x6A80);
+    assert_int_equal (s_cmd (self, 0x00, 0xFE, VC_ALG_ECCP256, 0x9D, ec_data, 34, false), 0x9000);
+
+    //  ECDH on 9D with the host's peer point: the host's own derivation.
+    uint8_t point [65];
+    size_t point_len = 0;
+    assert_int_equal (EVP_PKEY_get_octet_string_param (peer, OSSL_PKEY_PARAM_PUB_KEY, point,
+                                                       sizeof point, &point_len), 1);
+    assert_int_equal (point_len, 65);
+    uint8_t request [4 + 2 + 65] = { 0x7C, 0x45, 0x82, 0x00, 0x85, 0x41 };
+    memcpy (request + 6, point, 65);
+    s_verify_pin (self, 0x9000);
+    assert_int_equal (s_cmd (self, 0x00, 0x87, VC_ALG_ECCP256, 0x9D, request, sizeof request, true),
+                      0x9000);
+    vc_tlv_t outer, secret;
+    assert_int_equal (vc_tlv_single (self->data, self->data_len, &outer), 0);
+    assert_int_equal (vc_tlv_find (outer.value, outer.len, 0x82, &secret), 0);
+    uint8_t expected [32];
+    size_t expected_len = sizeof expected;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey (NULL, peer, NULL);
+    assert_true (EVP_PKEY_derive_init (ctx) > 0);
+    assert_true (EVP_PKEY_derive_set_peer (ctx, ec) > 0);
+    assert_true (EVP_PKEY_derive (ctx, expected, &expected_len) > 0);
+    EVP_PKEY_CTX_free (ctx);
+    assert_int_equal (secret.len, 32);
+    assert_memory_equal (secret.value, expected, 32);
+
+    //  RSA 2048 as p, q, dP, dQ, qInv (131 bytes each, chained).
+    EVP_PKEY *rsa = EVP_PKEY_Q_keygen (NULL, NULL, "RSA", (size_t) 2048);
+    assert_non_null (rsa);
+    static const char *parts [] = { OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+                                    OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+                                    OSSL_PKEY_PARAM_RSA_COEFFICIENT1 };
+    uint8_t rsa_data [5 * 131];
+    size_t rsa_len = 0;
+    for (int i = 0; i < 5; i++)
+        rsa_len += s_put_part (rsa_data + rsa_len, (uint8_t) (i + 1), rsa, parts [i], 128);
+    uint8_t *answer = malloc (VC_CARD_ANSWER_MAX);
+    size_t answer_len = 0;
+    //  A qInv that is not q^-1 mod p is refused.
+    rsa_data [rsa_len - 1] ^= 0x01;
+    assert_int_equal (s_transfer (self, 0xFE, VC_ALG_RSA2048, 0x9D, rsa_data, rsa_len, answer,
+                                  &answer_len), 0x6A80);
+    rsa_data [rsa_len - 1] ^= 0x01;
+    assert_int_equal (s_transfer (self, 0xFE, VC_ALG_RSA2048, 0x9D, rsa_data, rsa_len, answer,
+                                  &answer_len), 0x9000);
+    uint8_t block [256], cipher [256];
+    assert_int_equal (RAND_bytes (block, sizeof block), 1);
+    block [0] = 0x00;
+    size_t cipher_len = sizeof cipher;
+    ctx = EVP_PKEY_CTX_new_from_pkey (NULL, rsa, NULL);
+    assert_true (EVP_PKEY_encrypt_init (ctx) > 0);
+    assert_true (EVP_PKEY_CTX_set_rsa_padding (ctx, RSA_NO_PADDING) > 0);
+    assert_true (EVP_PKEY_encrypt (ctx, cipher, &cipher_len, block, sizeof block) > 0);
+    EVP_PKEY_CTX_free (ctx);
+    uint8_t rsa_request [4 + 2 + 4 + 256] = { 0x7C, 0x82, 0x01, 0x06, 0x82, 0x00,
+                                              0x81, 0x82, 0x01, 0x00 };
+    memcpy (rsa_request + 10, cipher, 256);
+    s_verify_pin (self, 0x9000);
+    assert_int_equal (s_transfer (self, 0x87, VC_ALG_RSA2048, 0x9D, rsa_request,
+                                  sizeof rsa_request, answer, &answer_len), 0x9000);
+    vc_tlv_t result;
+    assert_int_equal (vc_tlv_single (answer, answer_len, &outer), 0);
+    assert_int_equal (vc_tlv_find (outer.value, outer.len, 0x82, &result), 0);
+    assert_int_equal (result.len, 256);
+    assert_memory_equal (result.value, block, 256);
+    free (answer);
+    EVP_PKEY_free (rsa);
+    EVP_PKEY_free (ec);
+    EVP_PKEY_free (peer);
+}
+
 int
 main (void)
 {
@@ -617,6 +738,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_pin_and_puk, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_malformed_commands, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_yubico_commands, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_import_key, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
