@@ -18,6 +18,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
+//  Signed OCSP answers kept: a slot per request, each at most a minute
+//  (publisher_ocsp_cache.h): about 4 MiB at most.
+#define S_OCSP_CACHE_SLOTS 4096
+#define S_OCSP_CACHE_LIFETIME_S 60
 #define S_CONNECTION_LIMIT 256
 #define S_CONNECTION_TIMEOUT_S 10
 #define S_MEMORY_LIMIT (96 * 1024)
@@ -243,6 +247,11 @@ publisher_http_new (publisher_state_t *state, char *err, size_t err_size)
         return NULL;
     }
     self->state = state;
+    self->ocsp_cache = publisher_ocsp_cache_new (S_OCSP_CACHE_SLOTS, S_OCSP_CACHE_LIFETIME_S);
+    if (!self->ocsp_cache) {
+        free (self);
+        return NULL;
+    }
     self->daemon = MHD_start_daemon (
         MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t) state->publish_port, NULL, NULL, s_handle, self,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
@@ -272,6 +281,7 @@ publisher_http_destroy (publisher_http_t **self_p)
     publisher_http_t *self = *self_p;
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    publisher_ocsp_cache_destroy (&self->ocsp_cache);
     free (self);
     *self_p = NULL;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "publisher_http.h"
+#include "publisher_ocsp_cache.h"
 
 //  A POST body is kept up to the OCSP request bound; past it, it is read
 //  and dropped up to this much, then the connection is closed.
@@ -19,6 +20,7 @@ struct _publisher_http_t {
     struct MHD_Daemon *daemon;
     publisher_state_t *state;
     uint16_t port;
+    publisher_ocsp_cache_t *ocsp_cache;     //  signed answers per request
 };
 
 //  One POST /ocsp being read.

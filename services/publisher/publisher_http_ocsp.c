@@ -10,6 +10,8 @@
 #include "publisher_status.h"
 #include "publisher_util.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 typedef struct {
     publisher_dbpool_t *pool;
     tsr_db_t *db;
+    uint64_t seen_seq;              //  the oldest cursor any lookup read with its status
 } s_lookup_t;
 
 static int
@@ -29,8 +32,22 @@ s_lookup (void *arg, const char *issuer_sha256, const char *serial_hex,
     s_lookup_t *lookup = arg;
     if (!lookup->db)
         lookup->db = publisher_dbpool_acquire (lookup->pool);
-    return lookup->db ? publisher_status_lookup (lookup->db, issuer_sha256, serial_hex, status)
-                      : -1;
+    int rc = lookup->db ? publisher_status_lookup (lookup->db, issuer_sha256, serial_hex, status)
+                        : -1;
+    if (rc == 0 && status->seen_seq < lookup->seen_seq)
+        lookup->seen_seq = status->seen_seq;
+    return rc;
+}
+
+//  The latest ca event applied (set before its transaction commits): a
+//  kept answer read before it is not served.
+static uint64_t
+s_applied_seq (publisher_state_t *state)
+{
+    pthread_mutex_lock (&state->lock);
+    uint64_t seq = state->ca_event_seq;
+    pthread_mutex_unlock (&state->lock);
+    return seq;
 }
 
 static void
@@ -86,15 +103,24 @@ s_answer (publisher_http_t *self, struct MHD_Connection *connection, const uint8
           size_t size, bool get)
 {
     publisher_state_t *state = self->state;
+    int64_t now = (int64_t) time (NULL);
+    publisher_ocsp_answer_t answer;
+    if (publisher_ocsp_cache_get (self->ocsp_cache, der, size, s_applied_seq (state), now,
+                                  &answer)) {
+        enum MHD_Result rc = s_send (state, connection, &answer, get);
+        publisher_ocsp_answer_release (&answer);
+        return rc;
+    }
     publisher_signer_ref_t ref;
     bool signer = publisher_responder_acquire (state->responder, &ref) == 0;
-    s_lookup_t lookup = { .pool = state->dbpool, .db = NULL };
-    publisher_ocsp_answer_t answer;
-    publisher_ocsp_respond (signer ? &ref.signer : NULL, s_lookup, &lookup, der, size,
-                            (int64_t) time (NULL), state->ocsp_next_update_s, &answer);
+    s_lookup_t lookup = { .pool = state->dbpool, .db = NULL, .seen_seq = UINT64_MAX };
+    publisher_ocsp_respond (signer ? &ref.signer : NULL, s_lookup, &lookup, der, size, now,
+                            state->ocsp_next_update_s, &answer);
     publisher_dbpool_release (state->dbpool, lookup.db);
     if (signer)
         publisher_responder_release (&ref);
+    if (lookup.seen_seq != UINT64_MAX && lookup.seen_seq > 0)
+        publisher_ocsp_cache_put (self->ocsp_cache, der, size, lookup.seen_seq, &answer);
     enum MHD_Result rc = s_send (state, connection, &answer, get);
     publisher_ocsp_answer_release (&answer);
     return rc;

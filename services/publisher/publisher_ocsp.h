@@ -47,6 +47,8 @@ typedef struct {
     publisher_cert_state_t state;
     int rfc_reason;                 //  RFC 5280 CRLReason code, -1 when none
     int64_t revoked_at;             //  unix seconds
+    uint64_t seen_seq;              //  the ca event cursor the lookup read with it (the
+                                    //  cache's freshness; 0 when the store does not say)
 } publisher_cert_status_t;
 
 //  Fills *status for serial_hex (lower-case hex of the serial's magnitude)

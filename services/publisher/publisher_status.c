@@ -203,19 +203,23 @@ publisher_status_lookup (void *arg, const char *issuer_sha256, const char *seria
     tsr_db_t *db = arg;
     const char *values [] = { serial_hex };
     PGresult *res = tsr_db_query (db,
-        "SELECT state, coalesce(reason, -1), coalesce(revoked_at, 0), coalesce(issuer_sha256, '')"
+        "SELECT state, coalesce(reason, -1), coalesce(revoked_at, 0), coalesce(issuer_sha256, ''),"
+        " coalesce((SELECT last_seq FROM event_cursors WHERE source = 'ca'), 0)"
         " FROM certificates WHERE serial_hex = $1", 1, values);
     if (!res)
         return -1;
     status->state = PUBLISHER_CERT_UNKNOWN;
     status->rfc_reason = -1;
     status->revoked_at = 0;
+    status->seen_seq = 0;
     //  A serial of another issuer is unknown to this one.
     const char *issuer = PQntuples (res) == 1 ? PQgetvalue (res, 0, 3) : NULL;
     if (issuer && (!*issuer || strcmp (issuer, issuer_sha256) == 0)) {
         status->state = (publisher_cert_state_t) strtol (PQgetvalue (res, 0, 0), NULL, 10);
         status->rfc_reason = (int) strtol (PQgetvalue (res, 0, 1), NULL, 10);
         status->revoked_at = strtoll (PQgetvalue (res, 0, 2), NULL, 10);
+        //  Read in the same statement, so in the same snapshot as the status.
+        status->seen_seq = strtoull (PQgetvalue (res, 0, 4), NULL, 10);
     }
     PQclear (res);
     return 0;
