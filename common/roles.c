@@ -8,6 +8,7 @@
 static const char *s_names [] = {
     NULL, "agent", "service-desk", "entry", "validation", "perso", "activation-code",
     "shipping", "revocation", "system-engineer", "security-officer", "controller", "custodian",
+    "recovery-officer",
 };
 
 uint32_t
@@ -50,6 +51,12 @@ tsr_roles_compatible (uint32_t held, uint32_t role, int level, char *why, size_t
     uint32_t all = held | role;
     if ((all & TSR_ROLE_CONTROLLER) && (all & ~TSR_ROLE_CONTROLLER)) {
         snprintf (why, why_size, "a controller holds no other role");
+        return false;
+    }
+    //  Key recovery is four eyes outside the registration process: an
+    //  officer never also enrols, validates or personalises (issue 13).
+    if ((all & TSR_ROLE_RECOVERY_OFFICER) && (all & TSR_ROLES_OPERATOR)) {
+        snprintf (why, why_size, "a recovery officer holds no operator role");
         return false;
     }
     if (level < 2)

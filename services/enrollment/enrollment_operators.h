@@ -53,12 +53,12 @@ bool enrollment_operator_id_valid (const char *operator_id);
 //  "" or a tessera service that may register its own key ("validation",
 //  "perso", "mail", "revocation", "publisher", "ca", "portal").
 bool enrollment_operator_service_valid (const char *service_name);
-//  The bit of an OperatorRole value, 0 when the value is not 1..12.
+//  The bit of an OperatorRole value, 0 when the value is not 1..13.
 uint32_t enrollment_operator_role_bit (int role);
 
 typedef enum {
     ENROLLMENT_OPERATOR_ROLES_OK = 0,
-    ENROLLMENT_OPERATOR_ROLES_INVALID,           //  a value outside 1..12, or twice
+    ENROLLMENT_OPERATOR_ROLES_INVALID,           //  a value outside 1..13, or twice
     ENROLLMENT_OPERATOR_ROLES_INCOMPATIBLE,      //  two of them may not go together
 } enrollment_operator_roles_t;
 

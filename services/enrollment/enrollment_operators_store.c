@@ -26,7 +26,7 @@ enrollment_operator_from_row (PGresult *res, int row, enrollment_operator_t *out
     message->email = PQgetvalue (res, row, 2);
     message->language = PQgetvalue (res, row, 3);
     message->public_key = PQgetvalue (res, row, 4);
-    //  The table's CHECK keeps the mask to bits 1..12.
+    //  The table's CHECK keeps the mask to bits 1..13.
     out->role_mask = (uint32_t) strtoul (PQgetvalue (res, row, 5), NULL, 10);
     for (int role = 1; role <= TSR_ROLE_MAX_VALUE; role++)
         if (out->role_mask & TSR_ROLE_BIT (role))

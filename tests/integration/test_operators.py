@@ -22,7 +22,7 @@ EXISTS = envelope_pb2.STATUS_ALREADY_EXISTS
 ROLES = {
     "agent": 1, "service-desk": 2, "entry": 3, "validation": 4, "perso": 5,
     "activation-code": 6, "shipping": 7, "revocation": 8, "system-engineer": 9,
-    "security-officer": 10, "controller": 11, "custodian": 12,
+    "security-officer": 10, "controller": 11, "custodian": 12, "recovery-officer": 13,
 }
 NAMES = {value: name for name, value in ROLES.items()}
 # What a role client in another service keeps an answer: short, so a
@@ -273,7 +273,7 @@ def test_grant_then_revoke_with_history_audit_and_events(system, officer):
     assert reply.status == PRECONDITION
     assert grant(system, "op-0000000000000000", "agent").status == NOT_FOUND
     assert grant(system, "bob", "agent").status == INVALID            # not an id
-    reply = call(system, "GrantRole", enrollment_pb2.GrantRoleRequest(operator_id=bob, role=13))
+    reply = call(system, "GrantRole", enrollment_pb2.GrantRoleRequest(operator_id=bob, role=14))
     assert reply.status == INVALID
     reply = call(system, "GrantRole", enrollment_pb2.GrantRoleRequest(operator_id=bob))
     assert reply.status == INVALID
@@ -370,7 +370,7 @@ def test_list_operators_filters_and_pages(system, officer):
             role=ROLES["security-officer"])).payload)
     assert officer.operator_id in [o.operator_id for o in officers.operators]
     assert all(ROLES["security-officer"] in o.roles for o in officers.operators)
-    for bad in (enrollment_pb2.ListOperatorsRequest(role=13),
+    for bad in (enrollment_pb2.ListOperatorsRequest(role=14),
                 enrollment_pb2.ListOperatorsRequest(page_token="' OR 1=1 --")):
         assert call(system, "ListOperators", bad).status == INVALID
     # Over the cap: at most 100 per page.
@@ -429,7 +429,7 @@ def test_bad_fields_are_refused_and_nothing_is_stored(system, officer, case, fie
 
 def test_bad_roles_and_duplicate_keys_are_refused(system, officer):
     before = snapshot(system)
-    for roles in ([13], [0], [ROLES["agent"], ROLES["agent"]]):
+    for roles in ([14], [0], [ROLES["agent"], ROLES["agent"]]):
         reply = call(system, "AddOperator", enrollment_pb2.AddOperatorRequest(
             name="Role Test", public_key=fresh_key(), roles=roles))
         assert reply.status == INVALID, roles

@@ -30,7 +30,7 @@ V = validation_pb2
 ROLES = {
     "agent": 1, "service-desk": 2, "entry": 3, "validation": 4, "perso": 5,
     "activation-code": 6, "shipping": 7, "revocation": 8, "system-engineer": 9,
-    "security-officer": 10, "controller": 11, "custodian": 12,
+    "security-officer": 10, "controller": 11, "custodian": 12, "recovery-officer": 13,
 }
 OPERATOR_ROLES = {"agent", "service-desk", "entry", "validation", "perso", "activation-code",
                   "shipping", "revocation"}
@@ -274,6 +274,8 @@ def incompatible(a, b, level=2):
     pair = {a, b}
     if "controller" in pair:
         return True
+    if "recovery-officer" in pair and pair & OPERATOR_ROLES:
+        return True     # at every level
     if level < 2:
         return False
     if pair == {"security-officer", "system-engineer"}:

@@ -19,7 +19,8 @@
     Incompatible roles (RGS ** and ***; at * only the controller rule
     applies): security-officer with system-engineer; controller with any
     other role; security-officer or system-engineer with any operator role;
-    custodian with any operator role.
+    custodian with any operator role. At every level: a recovery officer
+    (approves escrowed key recoveries, perso) holds no operator role.
 */
 #ifndef TSR_ROLES_H
 #define TSR_ROLES_H
@@ -43,11 +44,12 @@ enum {
     TSR_ROLE_SECURITY_OFFICER = TSR_ROLE_BIT (10),
     TSR_ROLE_CONTROLLER = TSR_ROLE_BIT (11),
     TSR_ROLE_CUSTODIAN = TSR_ROLE_BIT (12),
+    TSR_ROLE_RECOVERY_OFFICER = TSR_ROLE_BIT (13),
     //  Not an operator role: a tessera service's own key.
     TSR_ROLE_SERVICE = TSR_ROLE_BIT (20),
 };
 
-#define TSR_ROLE_MAX_VALUE 12
+#define TSR_ROLE_MAX_VALUE 13
 //  The operator roles of the registration process (not the trusted roles).
 #define TSR_ROLES_OPERATOR (TSR_ROLE_AGENT | TSR_ROLE_SERVICE_DESK | TSR_ROLE_ENTRY \
     | TSR_ROLE_VALIDATION | TSR_ROLE_PERSO | TSR_ROLE_ACTIVATION_CODE | TSR_ROLE_SHIPPING \

@@ -183,11 +183,12 @@ test_role_bit (void **state)
 {
     (void) state;
     assert_int_equal (enrollment_operator_role_bit (0), 0);
-    assert_int_equal (enrollment_operator_role_bit (13), 0);
+    assert_int_equal (enrollment_operator_role_bit (14), 0);
     assert_int_equal (enrollment_operator_role_bit (-1), 0);
     assert_int_equal (enrollment_operator_role_bit (20), 0);     //  the service bit is not a role
     assert_int_equal (enrollment_operator_role_bit (3), TSR_ROLE_ENTRY);
     assert_int_equal (enrollment_operator_role_bit (12), TSR_ROLE_CUSTODIAN);
+    assert_int_equal (enrollment_operator_role_bit (13), TSR_ROLE_RECOVERY_OFFICER);
 }
 
 static enrollment_operator_roles_t
@@ -228,6 +229,20 @@ test_roles_incompatible_pairs (void **state)
     assert_int_equal (s_check (1, &mask, why, 12, 3), ENROLLMENT_OPERATOR_ROLES_OK);
     assert_int_equal (s_check (1, &mask, why, 11, 3), ENROLLMENT_OPERATOR_ROLES_INCOMPATIBLE);
     assert_string_equal (why, "a controller holds no other role");
+    //  A recovery officer holds no operator role, at every level; a
+    //  security officer or a custodian may be one.
+    for (int level = 1; level <= 3; level++)
+        for (int role = 1; role <= 8; role++) {
+            why [0] = 0;
+            assert_int_equal (s_check (level, &mask, why, 13, role),
+                              ENROLLMENT_OPERATOR_ROLES_INCOMPATIBLE);
+            assert_string_equal (why, "a recovery officer holds no operator role");
+            assert_int_equal (s_check (level, &mask, why, role, 13),
+                              ENROLLMENT_OPERATOR_ROLES_INCOMPATIBLE);
+        }
+    assert_int_equal (s_check (2, &mask, why, 13, 10), ENROLLMENT_OPERATOR_ROLES_OK);
+    assert_int_equal (mask, TSR_ROLE_RECOVERY_OFFICER | TSR_ROLE_SECURITY_OFFICER);
+    assert_int_equal (s_check (2, &mask, why, 13, 11), ENROLLMENT_OPERATOR_ROLES_INCOMPATIBLE);
 }
 
 static void
@@ -245,8 +260,8 @@ test_roles_compatible_and_invalid (void **state)
     assert_int_equal (enrollment_operator_roles_check (NULL, 0, 2, &mask, why, sizeof why),
                       ENROLLMENT_OPERATOR_ROLES_OK);
     assert_int_equal (mask, 0);
-    assert_int_equal (s_check (2, &mask, why, 3, 13), ENROLLMENT_OPERATOR_ROLES_INVALID);
-    assert_non_null (strstr (why, "13"));
+    assert_int_equal (s_check (2, &mask, why, 3, 14), ENROLLMENT_OPERATOR_ROLES_INVALID);
+    assert_non_null (strstr (why, "14"));
     assert_int_equal (s_check (2, &mask, why, 0, 0), ENROLLMENT_OPERATOR_ROLES_INVALID);
     assert_int_equal (s_check (2, &mask, why, -4, 0), ENROLLMENT_OPERATOR_ROLES_INVALID);
     assert_int_equal (s_check (2, &mask, why, 3, 3), ENROLLMENT_OPERATOR_ROLES_INVALID);
