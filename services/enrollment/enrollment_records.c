@@ -247,7 +247,7 @@ Tessera__V1__CardRequest *
 enrollment_card_request_row (enrollment_arena_t *arena, PGresult *res, int row)
 {
     Tessera__V1__CardRequest *self = enrollment_arena_alloc (arena, sizeof *self);
-    Tessera__V1__CertificateUse *uses = enrollment_arena_alloc (arena, 2 * sizeof *uses);
+    Tessera__V1__CertificateUse *uses = enrollment_arena_alloc (arena, 3 * sizeof *uses);
     if (!self || !uses)
         return NULL;
     tessera__v1__card_request__init (self);
@@ -261,6 +261,8 @@ enrollment_card_request_row (enrollment_arena_t *arena, PGresult *res, int row)
         uses [self->n_uses++] = TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_AUTHENTICATION;
     if (s_bool (res, row, 7))
         uses [self->n_uses++] = TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_SIGNATURE;
+    if (s_bool (res, row, 22))
+        uses [self->n_uses++] = TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_ENCRYPTION;
     self->uses = uses;
     self->software_certificate = s_bool (res, row, 8);
     self->state = (Tessera__V1__CardRequestState) s_int (res, row, 9);

@@ -79,7 +79,7 @@ PGresult *enrollment_arena_keep (enrollment_arena_t *self, PGresult *res);
     ENROLLMENT_UNIX ("r.created_at") ", coalesce(" ENROLLMENT_UNIX ("r.submitted_at") ", 0)," \
     " r.decided_by, coalesce(" ENROLLMENT_UNIX ("r.decided_at") ", 0), r.rejection_reason," \
     " r.cancel_reason, r.row_seq, r.kind, coalesce(r.previous_card_request_id, '')," \
-    " r.replacement_reason, r.dossier_reused FROM card_requests r"
+    " r.replacement_reason, r.dossier_reused, r.use_encryption FROM card_requests r"
 
 //  One row of the matching SELECT as a message, or NULL when out of memory.
 Tessera__V1__Organisation *enrollment_organisation_row (enrollment_arena_t *arena, PGresult *res, int row);

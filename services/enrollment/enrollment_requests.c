@@ -25,6 +25,19 @@
 
 #define S_AUTHENTICATION TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_AUTHENTICATION
 #define S_SIGNATURE TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_SIGNATURE
+#define S_ENCRYPTION TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_ENCRYPTION
+
+//  An encryption certificate (key escrowed by perso, issue 13) comes with
+//  an authentication or signature one on a card, never alone, never as a
+//  software certificate.
+static bool
+s_wants_encryption (const Tessera__V1__CreateCardRequestRequest *request)
+{
+    for (size_t i = 0; i < request->n_uses; i++)
+        if (request->uses [i] == S_ENCRYPTION)
+            return true;
+    return false;
+}
 #define S_DRAFT 1
 #define S_SUBMITTED 2
 #define S_CANCELLED 5
@@ -101,14 +114,20 @@ enrollment_card_request_check (tsr_call_t *call,
         return tsr_call_fail (call, ENROLLMENT_INVALID, "level: a PolicyLevel (UNSPECIFIED means **)");
     *level = request->level ? (int) request->level : TESSERA__V1__POLICY_LEVEL__POLICY_LEVEL_TWO_STARS;
     *authentication = *signature = false;
+    bool encryption = false;
     for (size_t i = 0; i < request->n_uses; i++) {
         bool *use = request->uses [i] == S_AUTHENTICATION ? authentication
-                  : request->uses [i] == S_SIGNATURE ? signature : NULL;
+                  : request->uses [i] == S_SIGNATURE ? signature
+                  : request->uses [i] == S_ENCRYPTION ? &encryption : NULL;
         if (!use || *use)
-            return tsr_call_fail (call, ENROLLMENT_INVALID, "uses: CERTIFICATE_USE_AUTHENTICATION and/or"
-                                  " CERTIFICATE_USE_SIGNATURE, each at most once");
+            return tsr_call_fail (call, ENROLLMENT_INVALID, "uses: CERTIFICATE_USE_AUTHENTICATION,"
+                                  " CERTIFICATE_USE_SIGNATURE and CERTIFICATE_USE_ENCRYPTION,"
+                                  " each at most once");
         *use = true;
     }
+    if (encryption && request->software_certificate)
+        return tsr_call_fail (call, ENROLLMENT_INVALID, "uses: an encryption key is escrowed and"
+                              " goes on a card, never in a software certificate");
     if (!*authentication && !*signature)
         return tsr_call_fail (call, ENROLLMENT_INVALID, "uses: at least one of"
                               " CERTIFICATE_USE_AUTHENTICATION and CERTIFICATE_USE_SIGNATURE");
@@ -198,13 +217,13 @@ s_create (tsr_call_t *call, Tessera__V1__CreateCardRequestRequest *request)
                               dossier_id, level_text, authentication ? "t" : "f", signature ? "t" : "f",
                               request->software_certificate ? "t" : "f", operator_id, kind_text,
                               renews ? request->previous_card_request_id : NULL, reason_text,
-                              reused ? "t" : "f" };
+                              reused ? "t" : "f", s_wants_encryption (request) ? "t" : "f" };
     PGresult *res = tsr_db_query (call->db,
         "INSERT INTO card_requests (card_request_id, batch_id, person_id, organisation_id, dossier_id,"
         " level, use_authentication, use_signature, software_certificate, entered_by, kind,"
-        " previous_card_request_id, replacement_reason, dossier_reused)"
+        " previous_card_request_id, replacement_reason, dossier_reused, use_encryption)"
         " VALUES ($1, $2, $3, $4, $5, $6::smallint, $7::boolean, $8::boolean, $9::boolean, $10,"
-        " $11::smallint, $12, $13::smallint, $14::boolean)", 14, values);
+        " $11::smallint, $12, $13::smallint, $14::boolean, $15::boolean)", 15, values);
     if (!res)
         return enrollment_db_failed (call, "store the card request");
     PQclear (res);
