@@ -12,6 +12,7 @@
 */
 #include "perso_card_states.h"
 #include "perso_handlers.h"
+#include "perso_recovery.h"
 #include "perso_puk.h"
 #include "perso_runner.h"
 #include "perso_state.h"
@@ -57,6 +58,16 @@ static const tsr_method_t s_methods [] = {
     { "ReleasePuk", perso_handle_release_puk, TSR_METHOD_SECRET_REPLY,
       TSR_ROLE_SERVICE_DESK | S_SERVICE },
     { "ChangePuk", perso_handle_change_puk, 0, S_PERSO },
+    //  Key recovery (perso_recovery.h): four eyes of recovery officers.
+    { "RequestKeyRecovery", perso_handle_request_key_recovery, 0,
+      TSR_ROLE_SERVICE_DESK | TSR_ROLE_RECOVERY_OFFICER },
+    { "ApproveKeyRecovery", perso_handle_approve_key_recovery, 0, TSR_ROLE_RECOVERY_OFFICER },
+    { "DeliverRecoveredKey", perso_handle_deliver_recovered_key, TSR_METHOD_SECRET_REPLY,
+      TSR_ROLE_SERVICE_DESK | TSR_ROLE_RECOVERY_OFFICER },
+    { "GetKeyRecovery", perso_handle_get_key_recovery, S_READ,
+      TSR_ROLE_RECOVERY_OFFICER | S_CONTROLLER },
+    { "ListEscrowedKeys", perso_handle_list_escrowed_keys, S_READ,
+      TSR_ROLE_RECOVERY_OFFICER | S_CONTROLLER },
 };
 
 static const tsr_event_subscription_t s_subscriptions [] = {

@@ -169,6 +169,9 @@ perso_fetch_subject (tsr_call_t *call, const Tessera__V1__CardRequest *request,
                   organisation->legal_name);
         snprintf (subject->organization_id, sizeof subject->organization_id, "%s",
                   organisation->siret);
+        //  ca checks the address itself before it goes in a certificate.
+        if (perso_text_valid (person->email, 3, PERSO_EMAIL_MAX) && strchr (person->email, '@'))
+            snprintf (subject->email, sizeof subject->email, "%s", person->email);
     }
     tessera__v1__person__free_unpacked (person, NULL);
     tessera__v1__organisation__free_unpacked (organisation, NULL);

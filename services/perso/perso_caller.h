@@ -43,6 +43,7 @@ typedef struct {
     char surname [PERSO_NAME_MAX + 1];
     char organization [PERSO_NAME_MAX + 1];
     char organization_id [15];
+    char email [PERSO_EMAIL_MAX + 1];   //  the holder's at enrollment, may be empty
 } perso_subject_t;
 tsr_status_t perso_fetch_subject (tsr_call_t *call, const Tessera__V1__CardRequest *request,
                                   perso_subject_t *subject);

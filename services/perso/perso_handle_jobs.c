@@ -65,16 +65,20 @@ s_emit_started (tsr_call_t *call, const char *job_id, const char *card_request_i
 }
 
 //  The slots the request's uses ask for. false when a use is not a card's.
+//  Encryption (9D) is a key perso makes and escrows (perso_run_escrow.c).
 static bool
-s_slots (const Tessera__V1__CardRequest *request, bool *auth, bool *sign)
+s_slots (const Tessera__V1__CardRequest *request, bool *auth, bool *sign, bool *encrypt)
 {
-    *auth = *sign = false;
+    *auth = *sign = *encrypt = false;
     for (size_t i = 0; i < request->n_uses; i++) {
         if (request->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_AUTHENTICATION)
             *auth = true;
         else
         if (request->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_SIGNATURE)
             *sign = true;
+        else
+        if (request->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_ENCRYPTION)
+            *encrypt = true;
         else
             return false;
     }
@@ -84,7 +88,7 @@ s_slots (const Tessera__V1__CardRequest *request, bool *auth, bool *sign)
 static tsr_status_t
 s_insert_job (tsr_call_t *call, const char *job_id, const Tessera__V1__CardRequest *request,
               const perso_subject_t *subject, const char *account_id, const char *reader,
-              int algorithm, const char *operator_id, bool auth, bool sign)
+              int algorithm, const char *operator_id, bool auth, bool sign, bool encrypt)
 {
     char level [8], algorithm_text [8];
     snprintf (level, sizeof level, "%d", (int) request->level);
@@ -93,13 +97,14 @@ s_insert_job (tsr_call_t *call, const char *job_id, const Tessera__V1__CardReque
         job_id, request->card_request_id, request->person_id, request->organisation_id,
         account_id, level, subject->given_name, subject->surname, subject->organization,
         subject->organization_id, reader, algorithm_text, operator_id, call->caller_key,
-        call->request->trace_id };
+        call->request->trace_id, encrypt ? "t" : "f", subject->email };
     PGresult *res = tsr_db_query (call->db,
         "INSERT INTO jobs (job_id, card_request_id, person_id, organisation_id, account_id,"
         " level, given_name, surname, organization, organization_id, state, reader_name,"
-        " key_algorithm, fascn_credential, started_by_operator_id, started_by_key, trace_id)"
+        " key_algorithm, fascn_credential, started_by_operator_id, started_by_key, trace_id,"
+        " encryption, email)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12,"
-        "         nextval('fascn_credentials'), $13, $14, $15)", 15, values);
+        "         nextval('fascn_credentials'), $13, $14, $15, $16::boolean, $17)", 17, values);
     if (!res) {
         if (strcmp (tsr_db_sqlstate (call->db), "23505") == 0)
             return tsr_call_fail (call, S_PRECONDITION,
@@ -151,7 +156,7 @@ perso_handle_start_job (tsr_call_t *call)
     char job_id [TSR_ID_HEX_SIZE], renewed_card [37] = "";
     bool same_card = false;
     perso_subject_t subject;
-    bool auth = false, sign = false;
+    bool auth = false, sign = false, encrypt = false;
     int algorithm = in->key_algorithm ? (int) in->key_algorithm
                   : TESSERA__V1__CARD_KEY_ALGORITHM__CARD_KEY_ALGORITHM_EC_P256;
     status = perso_start_job_check (call, in);
@@ -165,9 +170,18 @@ perso_handle_start_job (tsr_call_t *call)
     ||  (status = perso_renewal_start_check (call, request, in, renewed_card,
                                                       &same_card)) != S_OK)
         goto done;
-    if (!s_slots (request, &auth, &sign)) {
+    if (!s_slots (request, &auth, &sign, &encrypt)) {
         status = tsr_call_fail (call, S_PRECONDITION, "card request %s asks for a use a card "
                                 "does not carry", in->card_request_id);
+        goto done;
+    }
+    if (encrypt && (!state->have_recovery_key || same_card)) {
+        status = tsr_call_fail (call, S_PRECONDITION, !state->have_recovery_key
+                                ? "card request %s asks for encryption, and no key-recovery key is "
+                                  "configured (TSR_PERSO_RECOVERY_PUBLIC_KEY): keys cannot be escrowed"
+                                : "card request %s asks for encryption: a renewal on the same "
+                                  "card cannot take a new escrowed key yet; renew on a new card",
+                                in->card_request_id);
         goto done;
     }
     const char *values [] = { in->card_request_id };
@@ -188,9 +202,15 @@ perso_handle_start_job (tsr_call_t *call)
     ||  (status = perso_fetch_subject (call, request, &subject)) != S_OK
     ||  (status = perso_fetch_account (call, in->card_request_id, account_id)) != S_OK)
         goto done;
+    if (encrypt && !*subject.email) {
+        status = tsr_call_fail (call, S_PRECONDITION, "card request %s asks for encryption, and "
+                                "the holder has no e-mail address at enrollment",
+                                in->card_request_id);
+        goto done;
+    }
     tsr_random_id (job_id);
     if ((status = s_insert_job (call, job_id, request, &subject, account_id, in->reader_name,
-                                algorithm, operator_id, auth, sign)) != S_OK
+                                algorithm, operator_id, auth, sign, encrypt)) != S_OK
     ||  (*renewed_card
          && (status = perso_renewal_mark_job (call, job_id, renewed_card,
                                               same_card ? in->holder_pin : NULL)) != S_OK))

@@ -20,6 +20,7 @@
 #define PERSO_ID_MAX 64
 #define PERSO_NAME_MAX 256          //  bytes of a name (64 characters of UTF-8)
 #define PERSO_SERIAL_HEX_MAX 40
+#define PERSO_EMAIL_MAX 254
 #define PERSO_JOB_KEYS 2            //  [0] 9A authentication, [1] 9C signature
 
 typedef Tessera__V1__PersoStep perso_step_t;
@@ -69,6 +70,8 @@ typedef struct {
     bool mgmt_pending, mgmt_changed;
     bool renewal;                   //  a renewal on a card perso knows (perso_renewal.h)
     char renews_card_uuid [37];     //  a renewal's old card ("" otherwise)
+    bool encryption;                //  an escrowed encryption key for 9D (perso_run_escrow.c)
+    char email [PERSO_EMAIL_MAX + 1];   //  the holder's, for the encryption certificate
     uint8_t *sealed_pin;
     size_t sealed_pin_size;
     perso_job_key_t keys [PERSO_JOB_KEYS];

@@ -13,7 +13,7 @@
     " given_name, surname, organization, organization_id, state, reader_name, key_algorithm," \
     " coalesce(card_uuid, ''), atr_hex, fascn_credential, attempts, certs_written," \
     " chuid_written, pin_pending, pin_changed, puk_changed, mgmt_pending, mgmt_changed," \
-    " sealed_pin, renewal, coalesce(renews_card_uuid, '') FROM jobs"
+    " sealed_pin, renewal, coalesce(renews_card_uuid, ''), encryption, email FROM jobs"
 
 static bool
 s_bool (PGresult *res, int row, int column)
@@ -127,6 +127,8 @@ perso_job_load (tsr_db_t *db, const char *job_id, perso_job_t *job)
     job->mgmt_changed = s_bool (res, 0, 23);
     job->renewal = s_bool (res, 0, 25);
     snprintf (job->renews_card_uuid, sizeof job->renews_card_uuid, "%s", PQgetvalue (res, 0, 26));
+    job->encryption = s_bool (res, 0, 27);
+    s_copy (job->email, sizeof job->email, res, 0, 28);
     int rc = s_bytes (res, 0, 24, &job->sealed_pin, &job->sealed_pin_size);
     PQclear (res);
     if (rc == 0)

@@ -29,6 +29,7 @@
 //  Key references.
 #define PERSO_PIV_SLOT_AUTHENTICATION 0x9A
 #define PERSO_PIV_SLOT_SIGNATURE 0x9C
+#define PERSO_PIV_SLOT_KEY_MANAGEMENT 0x9D
 #define PERSO_PIV_SLOT_MANAGEMENT 0x9B
 #define PERSO_PIV_REF_PIN 0x80
 #define PERSO_PIV_REF_PUK 0x81
@@ -37,6 +38,7 @@
 #define PERSO_PIV_OBJ_CHUID 0x5FC102
 #define PERSO_PIV_OBJ_CERT_9A 0x5FC105
 #define PERSO_PIV_OBJ_CERT_9C 0x5FC10A
+#define PERSO_PIV_OBJ_CERT_9D 0x5FC10B
 
 #define PERSO_PIV_GUID_SIZE 16
 #define PERSO_PIV_FASCN_SIZE 25
@@ -73,6 +75,11 @@ int perso_piv_set_management_key (perso_card_t *card, uint8_t algorithm, const u
 //  ECCP256); *key_p is the public key the card answered (caller frees).
 int perso_piv_generate (perso_card_t *card, uint8_t slot, uint8_t algorithm, EVP_PKEY **key_p,
                         perso_piv_status_t *status);
+//  Yubico's IMPORT ASYMMETRIC KEY (INS FE): the private key (RSA 2048 or
+//  EC P-256) into slot; *algorithm is set to the card's identifier. Needs
+//  the management key (perso_piv_import.c).
+int perso_piv_import_key (perso_card_t *card, uint8_t slot, EVP_PKEY *key, uint8_t *algorithm,
+                          perso_piv_status_t *status);
 //  The public key of a GENERATE answer (7F 49 ...), checked. NULL with
 //  detail when malformed. Exposed for the unit tests and fuzzing.
 EVP_PKEY *perso_piv_parse_public_key (const uint8_t *data, size_t size, uint8_t algorithm,

@@ -11,6 +11,7 @@
 */
 #include "perso_handlers.h"
 #include "perso_input.h"
+#include "perso_pkcs12.h"
 #include "perso_software.h"
 #include "perso_state.h"
 
@@ -46,16 +47,15 @@ s_keygen (int algorithm)
     }
 }
 
-//  A CSR for key, signed by key (the subject is ca's business).
-static int
-s_csr (EVP_PKEY *key, unsigned char **der_p, int *der_size)
+int
+perso_pkcs12_csr (EVP_PKEY *key, const char *common_name, unsigned char **der_p, int *der_size)
 {
     X509_REQ *request = X509_REQ_new ();
     X509_NAME *name = X509_NAME_new ();
     *der_p = NULL;
     int ok = request && name && X509_REQ_set_version (request, X509_REQ_VERSION_1)
         && X509_NAME_add_entry_by_NID (name, NID_commonName, MBSTRING_UTF8,
-                                       (const unsigned char *) "tessera software key", -1, -1, 0)
+                                       (const unsigned char *) common_name, -1, -1, 0)
         && X509_REQ_set_subject_name (request, name) && X509_REQ_set_pubkey (request, key)
         && X509_REQ_sign (request, key, EVP_sha256 ()) > 0
         && (*der_size = i2d_X509_REQ (request, der_p)) > 0;
@@ -71,9 +71,8 @@ s_x509 (const uint8_t *der, size_t size)
     return d2i_X509 (NULL, &cursor, (long) size);
 }
 
-//  The CA chain from ca (issuing, root), added to certs. 0, or -1.
-static int
-s_chain (tsr_call_t *call, STACK_OF (PKCS12_SAFEBAG) **certs)
+int
+perso_pkcs12_chain (tsr_call_t *call, STACK_OF (PKCS12_SAFEBAG) **certs)
 {
     perso_state_t *state = call->state;
     Tessera__V1__GetCaCertificatesRequest ask = TESSERA__V1__GET_CA_CERTIFICATES_REQUEST__INIT;
@@ -96,9 +95,9 @@ s_chain (tsr_call_t *call, STACK_OF (PKCS12_SAFEBAG) **certs)
 }
 
 //  One key and its certificate as bags tied by a localKeyId.
-static int
-s_add_pair (STACK_OF (PKCS12_SAFEBAG) **keys, STACK_OF (PKCS12_SAFEBAG) **certs, EVP_PKEY *key,
-            X509 *cert, const char *password, const char *name)
+int
+perso_pkcs12_add_pair (STACK_OF (PKCS12_SAFEBAG) **keys, STACK_OF (PKCS12_SAFEBAG) **certs,
+                       EVP_PKEY *key, X509 *cert, const char *password, const char *name)
 {
     unsigned char id [32];
     unsigned int id_size = 0;
@@ -118,9 +117,9 @@ s_add_pair (STACK_OF (PKCS12_SAFEBAG) **keys, STACK_OF (PKCS12_SAFEBAG) **certs,
 }
 
 //  The file: the key safe, the certificate safe, the MAC.
-static int
-s_assemble (STACK_OF (PKCS12_SAFEBAG) *keys, STACK_OF (PKCS12_SAFEBAG) *certs,
-            const char *password, unsigned char **der_p, int *der_size)
+int
+perso_pkcs12_assemble (STACK_OF (PKCS12_SAFEBAG) *keys, STACK_OF (PKCS12_SAFEBAG) *certs,
+                       const char *password, unsigned char **der_p, int *der_size)
 {
     STACK_OF (PKCS7) *safes = NULL;
     PKCS12 *p12 = NULL;
@@ -197,7 +196,7 @@ perso_handle_issue_pkcs12 (tsr_call_t *call)
         EVP_PKEY *key = s_keygen ((int) in->key_algorithm);
         unsigned char *csr = NULL;
         int csr_size = 0;
-        if (!key || s_csr (key, &csr, &csr_size)) {
+        if (!key || perso_pkcs12_csr (key, "tessera software key", &csr, &csr_size)) {
             EVP_PKEY_free (key);
             OPENSSL_free (csr);
             status = tsr_call_fail (call, S_INTERNAL, "cannot make a key");
@@ -208,7 +207,7 @@ perso_handle_issue_pkcs12 (tsr_call_t *call)
         OPENSSL_free (csr);
         X509 *cert = status == S_OK ? s_x509 (records [i]->certificate_der.data,
                                               records [i]->certificate_der.len) : NULL;
-        int added = cert ? s_add_pair (&keys, &certs, key, cert, in->password,
+        int added = cert ? perso_pkcs12_add_pair (&keys, &certs, key, cert, in->password,
                                        in->uses [i] == TESSERA__V1__CERTIFICATE_USE__CERTIFICATE_USE_AUTHENTICATION
                                        ? "authentication" : "signature") : -1;
         X509_free (cert);
@@ -221,7 +220,8 @@ perso_handle_issue_pkcs12 (tsr_call_t *call)
         }
         issued++;
     }
-    if (s_chain (call, &certs) || s_assemble (keys, certs, in->password, &der, &der_size)) {
+    if (perso_pkcs12_chain (call, &certs)
+    ||  perso_pkcs12_assemble (keys, certs, in->password, &der, &der_size)) {
         status = tsr_call_fail (call, S_INTERNAL, "cannot assemble the PKCS#12 file");
         goto done;
     }

@@ -127,6 +127,7 @@ static const struct {
     { PERSO_STEP (SIGN_CSRS), perso_run_sign_csrs },
     { PERSO_STEP (ISSUE_CERTIFICATES), perso_run_issue },
     { PERSO_STEP (WRITE_CERTIFICATES), perso_run_write_certificates },
+    { PERSO_STEP (ESCROW_ENCRYPTION_KEY), perso_run_escrow },
     { PERSO_STEP (WRITE_CHUID), perso_run_write_chuid },
     { PERSO_STEP (SET_PIN_AND_PUK), perso_run_set_pin_and_puk },
     { PERSO_STEP (CHANGE_MANAGEMENT_KEY), perso_run_change_management_key },

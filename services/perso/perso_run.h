@@ -62,6 +62,7 @@ int perso_run_generate (perso_run_t *run, int key_index);
 int perso_run_sign_csrs (perso_run_t *run);
 int perso_run_issue (perso_run_t *run);
 int perso_run_write_certificates (perso_run_t *run);
+int perso_run_escrow (perso_run_t *run);
 int perso_run_write_chuid (perso_run_t *run);
 int perso_run_set_pin_and_puk (perso_run_t *run);
 int perso_run_change_management_key (perso_run_t *run);

@@ -50,6 +50,16 @@ s_insert_card (perso_run_t *run)
         if (!res)
             return -1;
     }
+    //  The escrowed encryption key's certificate (perso_run_escrow.c), on
+    //  hold like the others until activation.
+    const char *escrow [] = { job->card_uuid, algorithm, job->job_id };
+    res = tsr_db_query (run->db,
+        "INSERT INTO card_certificates (card_uuid, slot, use, serial_hex, not_after, key_algorithm)"
+        " SELECT $1, '9D', 5, serial_hex, not_after, $2 FROM escrowed_keys"
+        " WHERE job_id = $3 AND state = 2", 3, escrow);
+    PQclear (res);
+    if (!res)
+        return -1;
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /*  perso_state: configuration read at start (see perso_state.h).
 */
 #include "perso_state.h"
+#include "perso_escrow.h"
 #include "perso_runner.h"
 #include "tessera/service.h"
 
@@ -116,6 +117,29 @@ s_transport (perso_state_t *self, tsr_config_t *config, char *err, size_t err_si
     return 0;
 }
 
+//  The key-recovery authority's public key, and where its private half is
+//  (read by the recovery path only: perso_escrow.h).
+static int
+s_recovery (perso_state_t *self, tsr_config_t *config, char *err, size_t err_size)
+{
+    const char *public_hex = tsr_config_get (config, "TSR_PERSO_RECOVERY_PUBLIC_KEY", "");
+    const char *file = tsr_config_get (config, "TSR_PERSO_RECOVERY_KEY_FILE", "");
+    if (strlen (file) >= sizeof self->recovery_key_file) {
+        snprintf (err, err_size, "TSR_PERSO_RECOVERY_KEY_FILE is too long");
+        return -1;
+    }
+    snprintf (self->recovery_key_file, sizeof self->recovery_key_file, "%s", file);
+    if (!*public_hex)
+        return 0;
+    char why [96];
+    if (perso_escrow_key_parse (public_hex, self->recovery_public_key, why, sizeof why)) {
+        snprintf (err, err_size, "TSR_PERSO_RECOVERY_PUBLIC_KEY: %s", why);
+        return -1;
+    }
+    self->have_recovery_key = true;
+    return 0;
+}
+
 void *
 perso_state_new (tsr_config_t *config, char *err, size_t err_size)
 {
@@ -151,6 +175,9 @@ perso_state_new (tsr_config_t *config, char *err, size_t err_size)
                              &self->puk_lock_s, err, err_size)
     ||  tsr_config_get_long (config, "TSR_PERSO_PUK_CHALLENGE_S", 900, 60, 3600,
                              &self->puk_challenge_s, err, err_size)
+    ||  tsr_config_get_long (config, "TSR_PERSO_ESCROW_RETAIN_YEARS", 5, 5, 50,
+                             &self->escrow_retain_years, err, err_size)
+    ||  s_recovery (self, config, err, err_size)
     ||  s_transport (self, config, err, err_size)
     ||  s_mail_key (self, config, keyring, err, err_size))
         goto fail;

@@ -19,6 +19,12 @@
     - the PUK release lockout and challenge life
       (TSR_PERSO_PUK_MAX_FAILURES, TSR_PERSO_PUK_LOCK_S,
       TSR_PERSO_PUK_CHALLENGE_S);
+    - escrow of encryption keys (perso_escrow.h): the key-recovery
+      authority's public key (TSR_PERSO_RECOVERY_PUBLIC_KEY, 64 hex;
+      without it a request asking for encryption is refused at StartJob),
+      the path of its private half, read only when a recovery is
+      delivered (TSR_PERSO_RECOVERY_KEY_FILE), the archive period after a
+      certificate expires (TSR_PERSO_ESCROW_RETAIN_YEARS, at least 5);
     - clients to enrollment, validation and ca under perso's own
       certificate (TSR_CERT);
     - a connection of its own for refusals that must be kept
@@ -62,6 +68,10 @@ typedef struct {
     long puk_max_failures;
     long puk_lock_s;
     long puk_challenge_s;
+    bool have_recovery_key;
+    uint8_t recovery_public_key [crypto_box_PUBLICKEYBYTES];
+    char recovery_key_file [256];
+    long escrow_retain_years;
     zcert_t *cert;
     perso_peer_t *enrollment;
     perso_peer_t *validation;

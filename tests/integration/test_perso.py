@@ -52,17 +52,19 @@ def pcsc(tmp_path_factory):
     p.stop()
 
 
-@pytest.fixture(scope="module")
-def system(pcsc):
+def perso_system(perso_env=None, identities=()):
+    """enrollment, validation, ca and perso (with MASTER_KEY and perso_env),
+    and keys for PERSO_IDENTITIES and identities. Yields the System."""
     s = System()
     master = s.root / "perso-master.key"
     master.write_text(MASTER_KEY.hex() + "\n")
     s.secret(MASTER_KEY)
     s.service_env["perso"] = {"TSR_PERSO_MASTER_KEY_FILE": str(master),
-                              "TSR_PERSO_CARD_WAIT_MS": "4000", "TSR_PERSO_RUNNERS": "1"}
+                              "TSR_PERSO_CARD_WAIT_MS": "4000", "TSR_PERSO_RUNNERS": "1",
+                              **(perso_env(s) if perso_env else {})}
     try:
         s.start([])
-        for name in PERSO_IDENTITIES:
+        for name in PERSO_IDENTITIES + list(identities):
             cert = keygen(s.keys, name)
             shutil.copy(cert, s.keyring / cert.name)
         if not (s.keyring / "portal.cert").exists():     # older harnesses
@@ -77,6 +79,11 @@ def system(pcsc):
         raise
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def system(pcsc):
+    yield from perso_system()
 
 
 @pytest.fixture(scope="module")
@@ -272,8 +279,11 @@ def test_job_runs_every_step_and_records_the_card(system, personalised):
         "PERSO_STEP_GENERATE_SIGNATURE_KEY", "PERSO_STEP_SIGN_CSRS",
         "PERSO_STEP_ISSUE_CERTIFICATES", "PERSO_STEP_WRITE_CERTIFICATES",
         "PERSO_STEP_WRITE_CHUID", "PERSO_STEP_SET_PIN_AND_PUK",
-        "PERSO_STEP_CHANGE_MANAGEMENT_KEY", "PERSO_STEP_RECORD_CARD"]
+        "PERSO_STEP_CHANGE_MANAGEMENT_KEY", "PERSO_STEP_RECORD_CARD",
+        "PERSO_STEP_ESCROW_ENCRYPTION_KEY"]       # listed by number; "not asked" here
     assert all(state == "PERSO_STEP_STATE_DONE" for _, state in step_names(job))
+    assert [s.detail for s in job.steps if s.step == P.PERSO_STEP_ESCROW_ENCRYPTION_KEY] == \
+        ["not asked"]
     assert all(s.finished_at_unix_ms >= s.started_at_unix_ms > 0 for s in job.steps)
     assert len(job.certificate_serials) == 2
     # The card's UUID is the GUID of the CHUID the virtual card was formatted with.

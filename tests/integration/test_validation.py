@@ -191,13 +191,14 @@ class Registry:
         self.document(d, E.DOCUMENT_TYPE_FACE_TO_FACE_REPORT, [self.ae, self.rl.person_id])
         return person
 
-    def batch(self, persons, submit=True):
-        """A batch with one request (authentication + signature) per person."""
+    def batch(self, persons, submit=True, uses=None):
+        """A batch with one request (authentication + signature unless uses
+        says) per person."""
         batch = enrollment(self.system, "CreateBatch", E.CreateBatchRequest(
             organisation_id=self.org.organisation_id, label="lot"), self.entry, E.Batch)
         requests = [enrollment(self.system, "CreateCardRequest", E.CreateCardRequestRequest(
             batch_id=batch.batch_id, person_id=p.person_id, level=ca_pb2.POLICY_LEVEL_TWO_STARS,
-            uses=[ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE]),
+            uses=uses or [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE]),
             self.entry, E.CardRequest) for p in persons]
         if submit:
             enrollment(self.system, "SubmitBatch", E.SubmitBatchRequest(batch_id=batch.batch_id),

@@ -13,6 +13,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -206,6 +207,65 @@ test_put_data_is_chained_in_parts_of_255 (void **state)
     assert_int_equal (status.sw, 0x6982);
 }
 
+//  IMPORT ASYMMETRIC KEY: P1 the algorithm, P2 the slot; EC as 06 and the
+//  32-byte scalar; RSA as 01..05 of 128 bytes each, chained; the scalar
+//  sent is the key's; other keys refused before anything is sent; a
+//  refusal names the slot.
+static void
+test_import_key_commands (void **state)
+{
+    (void) state;
+    perso_piv_status_t status;
+    uint8_t algorithm = 0;
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
+    assert_non_null (ec);
+    S_CARD (card);
+    s_answer (&card_state, "\x90\x00", 2);
+    assert_int_equal (perso_piv_import_key (&card, PERSO_PIV_SLOT_KEY_MANAGEMENT, ec, &algorithm,
+                                            &status), 0);
+    assert_int_equal (algorithm, PERSO_PIV_ALG_ECCP256);
+    assert_int_equal (card_state.sent, 1);
+    assert_memory_equal (card_state.commands [0], "\x00\xFE\x11\x9D\x22\x06\x20", 7);
+    assert_int_equal (card_state.command_sizes [0], 7 + 32);
+    BIGNUM *scalar = NULL;
+    uint8_t expected [32];
+    assert_int_equal (EVP_PKEY_get_bn_param (ec, "priv", &scalar), 1);
+    assert_int_equal (BN_bn2binpad (scalar, expected, 32), 32);
+    BN_clear_free (scalar);
+    assert_memory_equal (card_state.commands [0] + 7, expected, 32);
+
+    EVP_PKEY *rsa = EVP_PKEY_Q_keygen (NULL, NULL, "RSA", (size_t) 2048);
+    assert_non_null (rsa);
+    S_CARD (rsa_card);
+    for (int i = 0; i < 3; i++)
+        s_answer (&rsa_card_state, "\x90\x00", 2);
+    assert_int_equal (perso_piv_import_key (&rsa_card, PERSO_PIV_SLOT_KEY_MANAGEMENT, rsa,
+                                            &algorithm, &status), 0);
+    assert_int_equal (algorithm, PERSO_PIV_ALG_RSA2048);
+    //  5 x (01 81 80 <128>) = 655 bytes: 255 + 255 + 145.
+    assert_int_equal (rsa_card_state.sent, 3);
+    assert_memory_equal (rsa_card_state.commands [0], "\x10\xFE\x07\x9D\xFF\x01\x81\x80", 8);
+    assert_int_equal (rsa_card_state.commands [2][0], 0x00);
+    assert_int_equal (rsa_card_state.commands [2][4], 145);
+
+    //  P-384 and RSA 3072 are not what perso imports.
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-384");
+    S_CARD (unused);
+    assert_int_equal (perso_piv_import_key (&unused, PERSO_PIV_SLOT_KEY_MANAGEMENT, p384,
+                                            &algorithm, &status), -1);
+    assert_int_equal (unused_state.sent, 0);
+    //  The card refuses: the slot is named.
+    S_CARD (refusing);
+    s_answer (&refusing_state, "\x69\x82", 2);
+    assert_int_equal (perso_piv_import_key (&refusing, PERSO_PIV_SLOT_KEY_MANAGEMENT, ec,
+                                            &algorithm, &status), -1);
+    assert_non_null (strstr (status.detail, "IMPORT 9D"));
+    assert_int_equal (status.sw, 0x6982);
+    EVP_PKEY_free (p384);
+    EVP_PKEY_free (rsa);
+    EVP_PKEY_free (ec);
+}
+
 //  7F 49 41 86 41 04 X Y 90 00 for key.
 static size_t
 s_ec_answer (EVP_PKEY *key, uint8_t *out)
@@ -388,6 +448,7 @@ main (void)
         cmocka_unit_test (test_select_get_data_and_their_bad_answers),
         cmocka_unit_test (test_long_answers_are_fetched_and_bounded),
         cmocka_unit_test (test_put_data_is_chained_in_parts_of_255),
+        cmocka_unit_test (test_import_key_commands),
         cmocka_unit_test (test_generate_checks_the_public_key),
         cmocka_unit_test (test_sign_accepts_only_a_der_signature),
         cmocka_unit_test (test_management_key_mutual_authentication),

@@ -1,0 +1,243 @@
+"""Encryption certificates with key escrow and recovery (issue 13), on the
+real stack: PostgreSQL, enrollment, validation, ca (SoftHSM2), perso, and a
+virtual PIV card in a private pcscd with vpcd.
+
+The proof: a holder's card is personalised with an encryption key that
+perso made, escrowed and imported into 9D (Yubico's IMPORT ASYMMETRIC
+KEY); `openssl cms -encrypt` encrypts a message to the holder's
+encryption certificate; the card is "lost" (its state deleted); two
+distinct recovery officers approve the recovery; the PKCS#12 delivered,
+opened with the password that went sealed to mail, decrypts the old
+message with `openssl cms -decrypt`. A single officer, an officer who also
+holds an operator role, and the requester cannot get it; no profile lets
+ca certify an escrowed signature or authentication key."""
+import time
+import subprocess
+
+import nacl.public
+import pytest
+
+from tessera.v1 import ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2
+from test_perso import (call, ca_active, mailer, new_card, operators, pcsc,  # noqa: F401
+                        perso, perso_system, registry, rows, start_job, step_names, wait_job)
+from test_validation import mail_open, ok, validate, wait_state
+
+P = perso_pb2
+OK = envelope_pb2.STATUS_OK
+INVALID = envelope_pb2.STATUS_INVALID_ARGUMENT
+DENIED = envelope_pb2.STATUS_PERMISSION_DENIED
+PRECONDITION = envelope_pb2.STATUS_FAILED_PRECONDITION
+EXISTS = envelope_pb2.STATUS_ALREADY_EXISTS
+OFFICERS = ["rec1", "rec2", "rec3"]
+RECOVERY_KEY = nacl.public.PrivateKey.generate()
+
+
+def recovery_env(s):
+    """perso's escrow settings: the authority's public key, its private key file."""
+    recovery = s.root / "recovery.key"
+    recovery.write_text(bytes(RECOVERY_KEY).hex() + "\n")
+    recovery.chmod(0o600)
+    s.secret(bytes(RECOVERY_KEY).hex())
+    return {"TSR_ROLE_CACHE_MS": "200",
+            "TSR_PERSO_RECOVERY_PUBLIC_KEY": bytes(RECOVERY_KEY.public_key).hex(),
+            "TSR_PERSO_RECOVERY_KEY_FILE": str(recovery)}
+
+
+@pytest.fixture(scope="module")
+def system(pcsc):
+    yield from perso_system(recovery_env, OFFICERS)
+
+
+@pytest.fixture(scope="module")
+def officers(system, operators):
+    return {name: system.add_operator(name, "recovery-officer") for name in OFFICERS}
+
+
+def openssl(*args, input=None):
+    result = subprocess.run(["openssl", *args], capture_output=True, input=input)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+def pem(der):
+    return openssl("x509", "-inform", "DER", "-outform", "PEM", input=der)
+
+
+@pytest.fixture(scope="module")
+def escrowed(system, pcsc, registry, ca_active, officers, tmp_path_factory):
+    """A card personalised with authentication, signature and an escrowed
+    encryption key, and a message encrypted to its encryption certificate."""
+    work = tmp_path_factory.mktemp("escrow")
+    holder = registry.holder("Inès", "Lefèvre")
+    _, (card_request_id,) = registry.batch([holder], uses=[
+        ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE,
+        ca_pb2.CERTIFICATE_USE_ENCRYPTION])
+    validate(system, card_request_id)
+    assert wait_state(system, card_request_id, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    card = new_card(pcsc, work, "escrow")
+    job = ok(start_job(system, pcsc, card_request_id), P.PersoJob)
+    job = wait_job(system, job.job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    keys = rows(system, "SELECT key_id, serial_hex, certificate_der, state, written,"
+                        " retain_until > not_after + interval '5 years' - interval '1 day'"
+                        " FROM perso.escrowed_keys WHERE person_id = %s", holder.person_id)
+    assert len(keys) == 1
+    key_id, serial, cert_der, state, written, retained = keys[0]
+    assert (state, written, retained) == (2, True, True)
+    cert_pem = work / "encryption.pem"
+    cert_pem.write_bytes(pem(bytes(cert_der)))
+    message = work / "message.txt"
+    message.write_text("Old mail for Inès: the quarterly figures.\n")
+    encrypted = work / "message.p7m"
+    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(message), "-out", str(encrypted),
+            "-outform", "PEM", str(cert_pem))
+    yield dict(holder=holder, card=card, job=job, key_id=key_id, serial=serial, cert=cert_pem,
+               message=message, encrypted=encrypted, work=work,
+               card_request_id=card_request_id)
+    card.remove(wait=False)
+
+
+def test_escrowed_key_is_on_the_card_and_certified_for_encryption(system, pcsc, escrowed):
+    job = escrowed["job"]
+    detail = [s.detail for s in job.steps if s.step == P.PERSO_STEP_ESCROW_ENCRYPTION_KEY]
+    assert detail and detail[0].startswith("escrowed key " + escrowed["key_id"]), detail
+    text = openssl("x509", "-in", str(escrowed["cert"]), "-noout", "-text").decode()
+    assert "Key Agreement" in text and "E-mail Protection" in text
+    assert f"email:{escrowed['holder'].email}" in text
+    # The card holds the key: yubico-piv-tool's test-decipher does ECDH
+    # with 9D and checks it against the certificate.
+    card_uuid = rows(system, "SELECT card_uuid FROM perso.cards WHERE card_request_id = %s",
+                     escrowed["card_request_id"])[0][0]
+    pin, _, _ = mailer(system, card_uuid)
+    result = subprocess.run(["yubico-piv-tool", "-r", "Virtual", "-P", pin, "-a", "verify-pin",
+                             "-a", "test-decipher", "-s", "9d", "-i", str(escrowed["cert"])],
+                            env=pcsc.env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The card's 9D slot has the escrowed certificate, recorded with the card.
+    assert rows(system, "SELECT serial_hex, use FROM perso.card_certificates"
+                        " WHERE card_uuid = %s AND slot = '9D'", card_uuid) == \
+        [(escrowed["serial"], ca_pb2.CERTIFICATE_USE_ENCRYPTION)]
+    # Only the envelope is stored: no PKCS#8 in clear.
+    ciphertext = bytes(rows(system, "SELECT ciphertext FROM perso.escrowed_keys"
+                                    " WHERE key_id = %s", escrowed["key_id"])[0][0])
+    assert not ciphertext.startswith(b"\x30\x81") and not ciphertext.startswith(b"\x30\x82")
+
+
+def request_recovery(system, escrowed, identity="desk"):
+    return perso(system, "RequestKeyRecovery", P.RequestKeyRecoveryRequest(
+        person_id=escrowed["holder"].person_id, purpose=P.KEY_RECOVERY_PURPOSE_HOLDER,
+        reason="card lost on the train", reference="loss report 2026-118"), identity)
+
+
+def approve(system, recovery_id, identity):
+    return perso(system, "ApproveKeyRecovery", P.ApproveKeyRecoveryRequest(
+        recovery_id=recovery_id), identity)
+
+
+def deliver(system, recovery_id, identity="desk"):
+    return perso(system, "DeliverRecoveredKey", P.DeliverRecoveredKeyRequest(
+        recovery_id=recovery_id), identity)
+
+
+def test_lost_card_key_recovered_by_two_officers_decrypts_old_mail(system, pcsc, escrowed,
+                                                                    officers):
+    # "Lose" the card: out of the reader, its state gone.
+    escrowed["card"].remove(wait=False)
+    escrowed["card"].state_file.unlink()
+    recovery = ok(request_recovery(system, escrowed), P.KeyRecovery)
+    assert recovery.state == P.KEY_RECOVERY_STATE_PENDING and recovery.key_count == 1
+    rid = recovery.recovery_id
+    # One officer is not enough.
+    one = ok(approve(system, rid, "rec1"), P.KeyRecovery)
+    assert one.state == P.KEY_RECOVERY_STATE_PENDING and len(one.approvals) == 1
+    reply = deliver(system, rid)
+    assert reply.status == PRECONDITION and "1 of 2" in reply.status_message
+    # Nor the same officer twice, nor a service-desk operator.
+    assert approve(system, rid, "rec1").status == EXISTS
+    assert approve(system, rid, "desk").status == DENIED
+    # An officer who also holds an operator role (a record changed behind
+    # enrollment's back: enrollment refuses to grant it) is refused.
+    rows(system, "UPDATE enrollment.operators SET roles = roles | (1 << 5)"
+                 " WHERE operator_id = %s RETURNING roles", officers["rec3"])
+    time.sleep(0.5)                         # perso's role cache (200 ms)
+    reply = approve(system, rid, "rec3")
+    assert reply.status == DENIED and "operator role" in reply.status_message
+    assert rows(system, "SELECT count(*) FROM perso.audit_log WHERE action ="
+                        " 'perso.key_recovery_approval_refused' AND subject = %s", rid) == [(1,)]
+    # The second distinct officer: approved.
+    two = ok(approve(system, rid, "rec2"), P.KeyRecovery)
+    assert two.state == P.KEY_RECOVERY_STATE_APPROVED
+    assert {a.operator_id for a in two.approvals} == {officers["rec1"], officers["rec2"]}
+    # Only the requester receives the file.
+    assert deliver(system, rid, "rec1").status == DENIED
+    reply = ok(deliver(system, rid), P.DeliverRecoveredKeyReply)
+    assert list(reply.key_ids) == [escrowed["key_id"]]
+    assert list(reply.serials) == [escrowed["serial"]]
+    # The password came another way: sealed to mail.
+    found = rows(system, "SELECT payload FROM perso.outbox WHERE type ="
+                         " 'key_recovery.password_ready' AND subject = %s", rid)
+    assert len(found) == 1
+    event = P.KeyRecoveryPasswordReady.FromString(bytes(found[0][0]))
+    assert event.person_id == escrowed["holder"].person_id
+    password = system.secret(mail_open(system, event.sealed_password))
+    assert len(password) == 24 and password.encode() not in reply.SerializeToString()
+    work = escrowed["work"]
+    p12 = work / "recovered.p12"
+    p12.write_bytes(reply.pkcs12_der)
+    key_pem = work / "recovered.key"
+    key_pem.write_bytes(openssl("pkcs12", "-in", str(p12), "-nocerts", "-nodes",
+                                "-passin", f"pass:{password}"))
+    decrypted = openssl("cms", "-decrypt", "-in", str(escrowed["encrypted"]), "-inform", "PEM",
+                        "-recip", str(escrowed["cert"]), "-inkey", str(key_pem))
+    key_pem.unlink()
+    assert decrypted == escrowed["message"].read_bytes()
+    # Once only.
+    again = deliver(system, rid)
+    assert again.status == PRECONDITION and "delivered already" in again.status_message
+    actions = [r[0] for r in rows(system, "SELECT action FROM perso.audit_log WHERE subject = %s"
+                                          " ORDER BY seq", rid)]
+    assert actions[0] == "perso.key_recovery_requested"
+    assert actions.count("perso.key_recovery_approved") == 2
+    assert "perso.key_recovered" in actions
+
+
+def test_recovery_officer_is_never_an_operator(system, operators):
+    result = system.cli("--json", "operator", "add", "--name", "both",
+                        "--cert", str(system.keys / "rec3.cert"), "--role", "recovery-officer",
+                        "--role", "perso", identity="officer")
+    assert result.returncode != 0 and "recovery officer" in result.stderr
+
+
+def test_bad_recovery_requests_are_refused(system, escrowed):
+    base = dict(person_id=escrowed["holder"].person_id, purpose=P.KEY_RECOVERY_PURPOSE_LEGAL,
+                reason="court order", reference="TJ Paris 26/0042")
+    for bad, word in ((dict(purpose=0), "purpose"), (dict(reason=""), "reason"),
+                      (dict(reference="x\n"), "reference"), (dict(person_id="bad id"), "person_id"),
+                      (dict(key_id="unknown"), "no escrowed key")):
+        reply = perso(system, "RequestKeyRecovery",
+                      P.RequestKeyRecoveryRequest(**{**base, **bad}), "desk")
+        assert reply.status != OK and word in reply.status_message, (bad, reply.status_message)
+    # A perso operator may not ask.
+    assert perso(system, "RequestKeyRecovery", P.RequestKeyRecoveryRequest(**base)).status == DENIED
+
+
+def csr_der(tmp_path):
+    key = tmp_path / "k.pem"
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key))
+    return openssl("req", "-new", "-key", str(key), "-subj", "/CN=x", "-outform", "DER")
+
+
+@pytest.mark.parametrize("use,escrowed_flag,word", [
+    (ca_pb2.CERTIFICATE_USE_SIGNATURE, True, "never escrowed"),
+    (ca_pb2.CERTIFICATE_USE_AUTHENTICATION, True, "never escrowed"),
+    (ca_pb2.CERTIFICATE_USE_ENCRYPTION, False, "must be escrowed"),
+])
+def test_no_profile_escrows_a_signature_or_authentication_key(system, ca_active, tmp_path, use,
+                                                              escrowed_flag, word):
+    request = ca_pb2.IssueCertificateRequest(
+        card_request_id="req-escrow-test", holder_id="per-escrow-test", csr_der=csr_der(tmp_path),
+        use=use, level=ca_pb2.POLICY_LEVEL_TWO_STARS, key_escrowed=escrowed_flag,
+        subject=ca_pb2.Subject(given_name="Jean", surname="Martin", organization="Org",
+                               organization_id="12345678900013", email="jean@example.fr"))
+    reply = call(system, "ca", "IssueCertificate", request, "officer")
+    assert reply.status == INVALID and word in reply.status_message, reply.status_message
