@@ -142,10 +142,9 @@ s_broken (tsr_audit_report_t *report, int64_t seq, const char *reason)
     return 1;
 }
 
-int
-tsr_audit_verify (tsr_db_t *db, tsr_audit_report_t *report)
+static int
+s_verify (tsr_db_t *db, tsr_audit_report_t *report)
 {
-    memset (report, 0, sizeof *report);
     uint8_t prev [TSR_AUDIT_HASH_SIZE] = { 0 };
     int64_t expected_seq = 1;
     for (;;) {
@@ -207,4 +206,24 @@ tsr_audit_verify (tsr_db_t *db, tsr_audit_report_t *report)
     if (head_seq != expected_seq - 1)
         return s_broken (report, expected_seq, "rows missing at the end of the chain");
     return 0;
+}
+
+//  The rows (read in batches) and the head must be one snapshot: read one
+//  after the other while the service appends, the head would count rows
+//  the batches never saw, and a sound chain would look cut short. Inside a
+//  caller's transaction, that transaction's view is used as it is.
+int
+tsr_audit_verify (tsr_db_t *db, tsr_audit_report_t *report)
+{
+    memset (report, 0, sizeof *report);
+    if (tsr_db_in_transaction (db))
+        return s_verify (db, report);
+    if (tsr_db_begin (db))
+        return -1;
+    PGresult *res = tsr_db_query (db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                                  0, NULL);
+    int rc = res ? s_verify (db, report) : -1;
+    PQclear (res);
+    tsr_db_rollback (db);
+    return rc;
 }

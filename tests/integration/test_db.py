@@ -88,3 +88,21 @@ def test_audit_verify_detects_a_deleted_row(system):
     conn.close()
     report = json.loads(system.cli("--json", "audit", "verify", "--service", "mail").stdout)
     assert report["first_broken_seq"] == 2 and "gap" in report["reason"]
+
+
+def test_audit_verify_sees_one_snapshot_while_rows_are_appended(system):
+    # The fault test once saw a sound chain reported cut short: verify read
+    # the rows, the service appended, then verify read the head. Verifying
+    # while a writer appends must find the chain intact every time.
+    svc = system.services["validation"]
+    writer = subprocess.Popen([str(PROBE), "audit-append", svc.dsn, "validation", "4000"])
+    verdicts = []
+    try:
+        while writer.poll() is None:
+            result = system.cli("--json", "audit", "verify", "--service", "validation")
+            verdicts.append((result.returncode, result.stdout.strip()))
+    finally:
+        writer.wait()
+    assert writer.returncode == 0
+    assert len(verdicts) >= 3, "the writer finished before verify could run beside it"
+    assert [v for v in verdicts if v[0] != 0] == []
