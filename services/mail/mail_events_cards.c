@@ -196,10 +196,49 @@ s_pin_mailer_ready (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event 
     return rc;
 }
 
+//  "key_recovery.password_ready": KeyRecoveryPasswordReady. The password
+//  of a recovered PKCS#12 goes to the holder by e-mail, sealed until the
+//  attempt renders it, as a one-time password does; the file goes by
+//  another channel (perso's DeliverRecoveredKey).
+static int
+s_recovery_password (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event)
+{
+    Tessera__V1__KeyRecoveryPasswordReady *ready = tessera__v1__key_recovery_password_ready__unpack (
+        NULL, event->payload.len, event->payload.data);
+    if (!ready)
+        return mail_event_refused (db, event, "the payload is not a KeyRecoveryPasswordReady");
+    int rc;
+    if (!mail_keys_match (state->keys, ready->sealed_for_key))
+        rc = mail_event_refused (db, event, "the password is sealed to another key than mail's");
+    else
+    if (ready->sealed_password.len == 0 || ready->sealed_password.len > MAIL_SEALED_MAX
+    ||  !mail_id_valid (ready->person_id) || !mail_id_valid (ready->recovery_id))
+        rc = mail_event_refused (db, event, "the sealed password, person or recovery id is out "
+                                            "of bounds");
+    else {
+        char dedup [64], actor [32];
+        snprintf (dedup, sizeof dedup, "perso:%llu", (unsigned long long) event->seq);
+        snprintf (actor, sizeof actor, "events:%s", event->service);
+        mail_param_t params [] = { { "recovery_id", ready->recovery_id } };
+        mail_notice_t notice = {
+            .template_id = TESSERA__V1__EMAIL_TEMPLATE__EMAIL_TEMPLATE_KEY_RECOVERY_PASSWORD,
+            .params = params, .param_count = 1, .sealed_secret = ready->sealed_password.data,
+            .sealed_size = ready->sealed_password.len, .source_service = event->service,
+            .source_event_seq = event->seq, .dedup_key = dedup, .actor = actor,
+            .trace_id = event->trace_id,
+        };
+        rc = mail_notice_person_id (db, state, ready->person_id, &notice);
+    }
+    tessera__v1__key_recovery_password_ready__free_unpacked (ready, NULL);
+    return rc;
+}
+
 int
 mail_apply_perso (void *state, tsr_db_t *db, const Tessera__V1__Event *event)
 {
     if (strcmp (event->type, "pin_mailer.ready") == 0)
         return s_pin_mailer_ready (state, db, event);
+    if (strcmp (event->type, "key_recovery.password_ready") == 0)
+        return s_recovery_password (state, db, event);
     return 0;
 }

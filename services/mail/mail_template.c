@@ -11,7 +11,8 @@
 
 static const char *s_names [] = {
     NULL, "one_time_password", "batch_awaiting_validation", "card_shipped",
-    "pin_mailer_sent", "revocation_confirmed", "certificate_expiring", "renewal_invitation"
+    "pin_mailer_sent", "revocation_confirmed", "certificate_expiring", "renewal_invitation",
+    "key_recovery_password"
 };
 
 const char *

@@ -26,7 +26,7 @@ extern const size_t mail_templates_builtin_count;
 
 //  EmailTemplate values (mail.proto).
 #define MAIL_TEMPLATE_MIN 1
-#define MAIL_TEMPLATE_MAX 7
+#define MAIL_TEMPLATE_MAX 8
 
 //  A value for {{name}}.
 typedef struct {

@@ -21,6 +21,7 @@ from tessera.v1 import ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2
 from test_perso import (call, ca_active, mailer, new_card, operators, pcsc,  # noqa: F401
                         perso, perso_system, registry, rows, start_job, step_names, wait_job)
 from test_validation import mail_open, ok, validate, wait_state
+from smtp_sink import SmtpSink
 
 P = perso_pb2
 OK = envelope_pb2.STATUS_OK
@@ -45,7 +46,27 @@ def recovery_env(s):
 
 @pytest.fixture(scope="module")
 def system(pcsc):
-    yield from perso_system(recovery_env, OFFICERS)
+    """perso_system, and mail with a real SMTP server (the password's channel)."""
+    started = perso_system(recovery_env, OFFICERS)
+    s = next(started)
+    sink = SmtpSink(s.root / "smtp", s.port_base + 209).start()
+    try:
+        password_file = s.root / "smtp-password"
+        password_file.write_text(sink.password + "\n")
+        s.secret(sink.password)
+        s.service_env["mail"] = {
+            "TSR_SMTP_URL": f"smtp://127.0.0.1:{sink.port}", "TSR_SMTP_STARTTLS": "required",
+            "TSR_SMTP_CA_FILE": str(sink.cert), "TSR_SMTP_USER": sink.user,
+            "TSR_SMTP_PASSWORD_FILE": str(password_file),
+            "TSR_SMTP_FROM": "tessera <ca@tessera.test>", "TSR_MAIL_KEY_DIR": str(s.root / "mail-keys"),
+            "TSR_MAIL_RETRY_BASE_MS": "200", "TSR_MAIL_RETRY_MAX_MS": "1000",
+            "TSR_MAIL_POLL_MS": "100", "TSR_MAIL_SIGNER_RETRY_MS": "500"}
+        s.services["mail"].start()
+        s.sink = sink
+        yield s
+    finally:
+        sink.stop()
+        next(started, None)
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +202,11 @@ def test_lost_card_key_recovered_by_two_officers_decrypts_old_mail(system, pcsc,
     assert event.person_id == escrowed["holder"].person_id
     password = system.secret(mail_open(system, event.sealed_password))
     assert len(password) == 24 and password.encode() not in reply.SerializeToString()
+    # mail sends it to the holder's address, signed.
+    sent = system.sink.wait_for(lambda m: escrowed["holder"].email in m.recipients
+                                and ("recovered" in m.subject or "recouvrées" in m.subject),
+                                what="the recovery password")
+    assert f"  {password}\r\n" in sent.text() and rid in sent.text()
     work = escrowed["work"]
     p12 = work / "recovered.p12"
     p12.write_bytes(reply.pkcs12_der)

@@ -25,7 +25,7 @@ static const mail_param_t s_all [] = {
     { "posted_at", "2030-01-02 10:00 UTC" }, { "serial", "7a01" },
     { "reason_fr", "compromission de la clé" }, { "reason_en", "key compromise" },
     { "revoked_at", "2030-01-03 10:00 UTC" }, { "serials", "7a01, 7a02" },
-    { "not_after", "2030-03-01" }, { "days_left", "58" },
+    { "not_after", "2030-03-01" }, { "days_left", "58" }, { "recovery_id", "5f2a" },
 };
 #define S_ALL_COUNT (sizeof s_all / sizeof s_all [0])
 
