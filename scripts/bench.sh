@@ -2,7 +2,8 @@
 # Runs tessera's benchmarks (tests/bench/) beside their peers, in one run:
 # certificate issuance against cfssl's `serve` and `openssl speed`, CRL
 # generation against `openssl ca -gencrl`, OCSP against `openssl ocsp -port`
-# (both driven by wrk). Installs what is missing (apt), builds a
+# (both driven by wrk), personalisation against yubico-piv-tool on the
+# virtual card. Installs what is missing (apt), builds a
 # RelWithDebInfo tree in build-bench/, and writes the result tables to
 # var/bench/results.txt and each benchmark's figures to var/bench/*.json.
 # Not part of CI: nothing here is registered in ctest, and nothing fails on a
@@ -48,7 +49,10 @@ echo "== CRL generation: tessera vs openssl ca -gencrl"
 echo >>"$tmp"
 echo "== OCSP: tessera publisher vs openssl ocsp -port, wrk"
 "$python" tests/bench/bench_ocsp.py | tee -a "$tmp"
+echo >>"$tmp"
+echo "== personalisation: tessera perso vs yubico-piv-tool, virtual card"
+"$python" tests/bench/bench_perso.py | tee -a "$tmp"
 
 mv "$tmp" "$results"
 trap - EXIT
-echo "== written to $results and var/bench/{issue,crl,ocsp}.json"
+echo "== written to $results and var/bench/{issue,crl,ocsp,perso}.json"
