@@ -10,7 +10,9 @@ distinct recovery officers approve the recovery; the PKCS#12 delivered,
 opened with the password that went sealed to mail, decrypts the old
 message with `openssl cms -decrypt`. A single officer, an officer who also
 holds an operator role, and the requester cannot get it; no profile lets
-ca certify an escrowed signature or authentication key."""
+ca certify an escrowed signature or authentication key. Key history: the
+holder's second card gets a second escrowed key, and a later recovery
+returns both, each decrypting the mail of its time."""
 import time
 import subprocess
 
@@ -267,3 +269,83 @@ def test_no_profile_escrows_a_signature_or_authentication_key(system, ca_active,
                                organization_id="12345678900013", email="jean@example.fr"))
     reply = call(system, "ca", "IssueCertificate", request, "officer")
     assert reply.status == INVALID and word in reply.status_message, reply.status_message
+
+
+def split_keys(pem_text):
+    """The PRIVATE KEY blocks of `openssl pkcs12 -nocerts -nodes` output."""
+    blocks, current = [], None
+    for line in pem_text.splitlines(keepends=True):
+        if line.startswith("-----BEGIN PRIVATE KEY-----"):
+            current = [line]
+        elif current is not None:
+            current.append(line)
+            if line.startswith("-----END PRIVATE KEY-----"):
+                blocks.append("".join(current))
+                current = None
+    return blocks
+
+
+def test_every_key_of_the_holder_stays_recoverable(system, pcsc, registry, escrowed, officers):
+    """Key history: the holder's new card gets a new escrowed key; a later
+    recovery returns both, and each decrypts the mail of its time."""
+    work = escrowed["work"]
+    holder = escrowed["holder"]
+    _, (second_request,) = registry.batch([holder], uses=[
+        ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_ENCRYPTION])
+    validate(system, second_request)
+    assert wait_state(system, second_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    new_card(pcsc, work, "second")
+    job = wait_job(system, ok(start_job(system, pcsc, second_request), P.PersoJob).job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    listed = ok(perso(system, "ListEscrowedKeys", P.ListEscrowedKeysRequest(
+        person_id=holder.person_id), "rec1"), P.ListEscrowedKeysReply)
+    assert len(listed.keys) == 2 and listed.keys[0].key_id == escrowed["key_id"]
+    assert all(k.retain_until_unix >= k.not_after_unix + 5 * 365 * 86400 for k in listed.keys)
+    second_cert = work / "encryption-2.pem"
+    second_der = rows(system, "SELECT certificate_der FROM perso.escrowed_keys WHERE key_id = %s",
+                      listed.keys[1].key_id)[0][0]
+    second_cert.write_bytes(pem(bytes(second_der)))
+    second_message = work / "message-2.txt"
+    second_message.write_text("Newer mail, to the second card.\n")
+    second_encrypted = work / "message-2.p7m"
+    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(second_message), "-out",
+            str(second_encrypted), "-outform", "PEM", str(second_cert))
+    # A legal procedure this time, asked by a recovery officer, approved by
+    # the two others that hold no operator role (rec3 now holds one).
+    recovery = ok(perso(system, "RequestKeyRecovery", P.RequestKeyRecoveryRequest(
+        person_id=holder.person_id, purpose=P.KEY_RECOVERY_PURPOSE_LEGAL,
+        reason="judicial requisition", reference="TJ Paris 26/0042"), "rec1"), P.KeyRecovery)
+    assert recovery.key_count == 2
+    assert approve(system, recovery.recovery_id, "rec1").status == DENIED     # the requester
+    ok(approve(system, recovery.recovery_id, "rec2"), P.KeyRecovery)
+    assert approve(system, recovery.recovery_id, "rec3").status == DENIED
+    # Two officers besides the requester: rec3 back to recovery-officer only.
+    rows(system, "UPDATE enrollment.operators SET roles = 1 << 13 WHERE operator_id = %s"
+                 " RETURNING roles", officers["rec3"])
+    time.sleep(0.5)
+    assert ok(approve(system, recovery.recovery_id, "rec3"), P.KeyRecovery).state == \
+        P.KEY_RECOVERY_STATE_APPROVED
+    reply = ok(deliver(system, recovery.recovery_id, "rec1"), P.DeliverRecoveredKeyReply)
+    assert list(reply.key_ids) == [k.key_id for k in listed.keys]
+    found = rows(system, "SELECT payload FROM perso.outbox WHERE type ="
+                         " 'key_recovery.password_ready' AND subject = %s", recovery.recovery_id)
+    event = P.KeyRecoveryPasswordReady.FromString(bytes(found[0][0]))
+    password = system.secret(mail_open(system, event.sealed_password))
+    p12 = work / "recovered-all.p12"
+    p12.write_bytes(reply.pkcs12_der)
+    keys = split_keys(openssl("pkcs12", "-in", str(p12), "-nocerts", "-nodes",
+                              "-passin", f"pass:{password}").decode())
+    assert len(keys) == 2
+    for encrypted, cert, message in ((escrowed["encrypted"], escrowed["cert"], escrowed["message"]),
+                                     (second_encrypted, second_cert, second_message)):
+        opened = []
+        for index, key in enumerate(keys):
+            key_file = work / f"history-{index}.key"
+            key_file.write_text(key)
+            result = subprocess.run(["openssl", "cms", "-decrypt", "-in", str(encrypted),
+                                     "-inform", "PEM", "-recip", str(cert), "-inkey",
+                                     str(key_file)], capture_output=True)
+            key_file.unlink()
+            if result.returncode == 0:
+                opened.append(result.stdout)
+        assert opened == [message.read_bytes()]
