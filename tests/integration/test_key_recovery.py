@@ -14,6 +14,7 @@ ca certify an escrowed signature or authentication key. Key history: the
 holder's second card gets a second escrowed key, and a later recovery
 returns both, each decrypting the mail of its time."""
 import time
+import json
 import subprocess
 
 import nacl.public
@@ -271,6 +272,13 @@ def test_no_profile_escrows_a_signature_or_authentication_key(system, ca_active,
     assert reply.status == INVALID and word in reply.status_message, reply.status_message
 
 
+def cli(system, identity, *args):
+    """tessera --json ARGS as identity: its JSON lines."""
+    result = system.cli("--json", *args, identity=identity, timeout=90)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
 def split_keys(pem_text):
     """The PRIVATE KEY blocks of `openssl pkcs12 -nocerts -nodes` output."""
     blocks, current = [], None
@@ -310,12 +318,17 @@ def test_every_key_of_the_holder_stays_recoverable(system, pcsc, registry, escro
     second_encrypted = work / "message-2.p7m"
     openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(second_message), "-out",
             str(second_encrypted), "-outform", "PEM", str(second_cert))
-    # A legal procedure this time, asked by a recovery officer, approved by
-    # the two others that hold no operator role (rec3 now holds one).
-    recovery = ok(perso(system, "RequestKeyRecovery", P.RequestKeyRecoveryRequest(
-        person_id=holder.person_id, purpose=P.KEY_RECOVERY_PURPOSE_LEGAL,
-        reason="judicial requisition", reference="TJ Paris 26/0042"), "rec1"), P.KeyRecovery)
-    assert recovery.key_count == 2
+    # The CLI lists them for an officer.
+    listing = cli(system, "rec1", "perso", "escrowed-keys", "--person", holder.person_id)
+    assert [line["key_id"] for line in listing] == [k.key_id for k in listed.keys]
+    # A legal procedure this time, asked by a recovery officer through the
+    # CLI, approved by the two others that hold no operator role (rec3 now
+    # holds one).
+    asked = cli(system, "rec1", "perso", "recovery-request", "--person", holder.person_id,
+                "--purpose", "legal", "--reason", "judicial requisition",
+                "--reference", "TJ Paris 26/0042")[0]
+    assert asked["state"] == "pending" and asked["key_count"] == 2
+    recovery = P.KeyRecovery(recovery_id=asked["recovery_id"])
     assert approve(system, recovery.recovery_id, "rec1").status == DENIED     # the requester
     ok(approve(system, recovery.recovery_id, "rec2"), P.KeyRecovery)
     assert approve(system, recovery.recovery_id, "rec3").status == DENIED
@@ -323,16 +336,16 @@ def test_every_key_of_the_holder_stays_recoverable(system, pcsc, registry, escro
     rows(system, "UPDATE enrollment.operators SET roles = 1 << 13 WHERE operator_id = %s"
                  " RETURNING roles", officers["rec3"])
     time.sleep(0.5)
-    assert ok(approve(system, recovery.recovery_id, "rec3"), P.KeyRecovery).state == \
-        P.KEY_RECOVERY_STATE_APPROVED
-    reply = ok(deliver(system, recovery.recovery_id, "rec1"), P.DeliverRecoveredKeyReply)
-    assert list(reply.key_ids) == [k.key_id for k in listed.keys]
+    assert cli(system, "rec3", "perso", "recovery-approve",
+               recovery.recovery_id)[0]["state"] == "approved"
+    p12 = work / "recovered-all.p12"
+    delivered = cli(system, "rec1", "perso", "recovery-deliver", recovery.recovery_id,
+                    "--out", str(p12))[0]
+    assert delivered["keys"] == 2 and (p12.stat().st_mode & 0o777) == 0o600
     found = rows(system, "SELECT payload FROM perso.outbox WHERE type ="
                          " 'key_recovery.password_ready' AND subject = %s", recovery.recovery_id)
     event = P.KeyRecoveryPasswordReady.FromString(bytes(found[0][0]))
     password = system.secret(mail_open(system, event.sealed_password))
-    p12 = work / "recovered-all.p12"
-    p12.write_bytes(reply.pkcs12_der)
     keys = split_keys(openssl("pkcs12", "-in", str(p12), "-nocerts", "-nodes",
                               "-passin", f"pass:{password}").decode())
     assert len(keys) == 2

@@ -39,6 +39,8 @@ int cli_perso (cli_t *cli, int argc, char **argv);
 int cli_enrollment (cli_t *cli, int argc, char **argv);
 //  perso puk-challenge | puk-release | change-puk (perso_puk.c).
 int cli_perso_puk (cli_t *cli, const char *command, int argc, char **argv);
+//  perso recovery-* | escrowed-keys (perso_recovery.c).
+int cli_perso_recovery (cli_t *cli, const char *command, int argc, char **argv);
 //  revocation suspend|resume (suspension.c).
 int cli_suspension (cli_t *cli, bool resume, int argc, char **argv);
 int cli_card (cli_t *cli, int argc, char **argv);

@@ -20,6 +20,8 @@
              level * software certificates; the PKCS#12 is returned once
     puk-challenge, puk-release, change-puk
              PIN unblock by phone and the card contact (perso_puk.c)
+    recovery-request, recovery-approve, recovery-show, recovery-deliver, escrowed-keys
+             recovery of escrowed encryption keys (perso_recovery.c)
 
     STATE (cards): formatted, personalised, shipped, active, suspended, lost,
     damaged, returned, destroyed. STATE (jobs): pending, running, succeeded,
@@ -456,7 +458,8 @@ cli_perso (cli_t *cli, int argc, char **argv)
         return cli_fail (cli, CLI_USAGE, "perso needs a subcommand (readers, start, retry, "
                          "abandon, job, jobs, card, cards, transitions, card-state, reissue-code, "
                          "issue-csr, issue-p12, puk-challenge, puk-release, "
-                         "change-puk)", NULL);
+                         "change-puk, recovery-request, recovery-approve, recovery-show, "
+                         "recovery-deliver, escrowed-keys)", NULL);
     const char *command = argv [0];
     argc--, argv++;
     if (streq (command, "readers"))
@@ -470,6 +473,8 @@ cli_perso (cli_t *cli, int argc, char **argv)
     if (streq (command, "puk-challenge") || streq (command, "puk-release")
     ||  streq (command, "change-puk"))
         return cli_perso_puk (cli, command, argc, argv);
+    if (strncmp (command, "recovery-", 9) == 0 || streq (command, "escrowed-keys"))
+        return cli_perso_recovery (cli, command, argc, argv);
     //  The rest name one job or card first (start names none).
     bool start = streq (command, "start");
     const char *id = NULL;
