@@ -136,6 +136,9 @@ requests("payload_perso", perso_pb2, "Perso", [
     ("issue_pkcs12", "IssuePkcs12", perso_pb2.IssuePkcs12Request(
         card_request_id="req-1", account_id="acc-1", uses=[1, 2],
         password="dix-huit caractères")),
+    ("request_key_recovery", "RequestKeyRecovery", perso_pb2.RequestKeyRecoveryRequest(
+        person_id="per-0123456789abcdef", purpose=2, reason="réquisition judiciaire",
+        reference="TJ Paris 26/0042")),
 ])
 
 subject = ca_pb2.Subject(given_name="Jeanne", surname="Martin", organization="Exemple SA",
