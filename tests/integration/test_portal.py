@@ -49,7 +49,7 @@ from cryptography.x509.oid import NameOID
 
 from tessera.v1 import (ca_pb2, enrollment_pb2, envelope_pb2, mail_pb2, perso_pb2,
                         publisher_pb2, revocation_pb2, validation_pb2)
-from tsrtest import BUILD, SOURCE, Portal, System, keygen, read_cert
+from tsrtest import BUILD, SLOW, SOURCE, Portal, System, keygen, read_cert
 
 OK = envelope_pb2.STATUS_OK
 E = enrollment_pb2
@@ -71,10 +71,10 @@ class Browser:
 
     def request(self, method, path, body=None, headers=None):
         if self.portal.tls:
-            conn = http.client.HTTPSConnection("127.0.0.1", self.portal.port, timeout=30,
+            conn = http.client.HTTPSConnection("127.0.0.1", self.portal.port, timeout=30 * SLOW,
                                                context=ssl._create_unverified_context())
         else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.portal.port, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", self.portal.port, timeout=30 * SLOW)
         all_headers = {"User-Agent": self.agent, "Accept-Language": self.language}
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
