@@ -27,9 +27,9 @@ tests_of() {
     enrollment) echo test_enrollment.py test_operators.py ;;
     validation) echo test_validation.py ;;
     ca) echo test_ca.py ;;
-    perso) echo test_perso.py test_pin_unblock.py test_renewal.py ;;
+    perso) echo test_perso.py test_pin_unblock.py test_renewal.py test_key_recovery.py ;;
     mail) echo test_mail.py ;;
-    revocation) echo test_revocation.py ;;
+    revocation) echo test_revocation.py test_suspension.py ;;
     publisher) echo test_publisher.py ;;
     portal) echo test_portal.py ;;
     *) echo "run.sh: unknown service $1" >&2; return 1 ;;
