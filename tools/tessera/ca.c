@@ -101,11 +101,8 @@ s_write_pem (const char *path, const uint8_t *der, size_t size, bool crl)
 static void
 s_print_json_or_text (cli_t *cli, tsr_json_t **json_p, const char *text)
 {
-    if (cli->json) {
-        char *out = tsr_json_finish (json_p);
-        printf ("%s\n", out ? out : "{}");
-        free (out);
-    }
+    if (cli->json)
+        cli_print_json (json_p);
     else {
         tsr_json_destroy (json_p);
         printf ("%s\n", text);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include "tessera/bus.h"
 #include "tessera/config.h"
+#include "tessera/json.h"
 
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 
@@ -18,6 +19,9 @@ typedef struct {
 
 //  Prints a one-line error (and the JSON form with --json) and returns code.
 int cli_fail (cli_t *cli, int code, const char *message, const char *detail);
+
+//  Finishes *json_p and prints it as one line ("{}" if it cannot be built).
+void cli_print_json (tsr_json_t **json_p);
 
 //  Calls method on service with request (packed here). On CLI_OK,
 //  *reply_p is the OK reply (caller frees with tsr_envelope_free);

@@ -73,6 +73,14 @@ cli_fail (cli_t *cli, int code, const char *message, const char *detail)
     return code;
 }
 
+void
+cli_print_json (tsr_json_t **json_p)
+{
+    char *text = tsr_json_finish (json_p);
+    printf ("%s\n", text ? text : "{}");
+    free (text);
+}
+
 int
 main (int argc, char **argv)
 {

@@ -49,14 +49,6 @@ s_args (cli_t *cli, int argc, char **argv, s_args_t *args)
     return CLI_OK;
 }
 
-static void
-s_print_json (tsr_json_t **json_p)
-{
-    char *text = tsr_json_finish (json_p);
-    printf ("%s\n", text ? text : "{}");
-    free (text);
-}
-
 static int
 s_challenge (cli_t *cli, const s_args_t *args)
 {
@@ -83,13 +75,13 @@ s_challenge (cli_t *cli, const s_args_t *args)
         tsr_json_int (json, "failed_attempts", challenge->failed_attempts);
         tsr_json_int (json, "attempts_left", challenge->attempts_left);
         tsr_json_int (json, "questions_asked", (int64_t) challenge->n_questions);
-        s_print_json (&json);
+        cli_print_json (&json);
         //  Then each question on a line of its own.
         for (size_t i = 0; i < challenge->n_questions; i++) {
             tsr_json_t *question = tsr_json_new ();
             tsr_json_int (question, "question_id", challenge->questions [i]->question_id);
             tsr_json_str (question, "question", challenge->questions [i]->question);
-            s_print_json (&question);
+            cli_print_json (&question);
         }
     }
     else {
@@ -140,7 +132,7 @@ s_show_release (cli_t *cli, const tsr_envelope_t *reply)
         tsr_json_int (json, "failed_attempts", result->failed_attempts);
         tsr_json_int (json, "attempts_left", result->attempts_left);
         tsr_json_int (json, "locked_until_unix", result->locked_until_unix);
-        s_print_json (&json);
+        cli_print_json (&json);
     }
     else
     if (result->released)
@@ -224,7 +216,7 @@ s_change (cli_t *cli, const s_args_t *args)
         tsr_json_str (json, "card_uuid", result->card_uuid);
         tsr_json_bool (json, "changed", result->changed);
         tsr_json_int (json, "puk_version", result->puk_version);
-        s_print_json (&json);
+        cli_print_json (&json);
     }
     else
         printf ("%s (card %s, PUK version %u)\n", reply->status_message, result->card_uuid,

@@ -56,14 +56,6 @@ s_args (cli_t *cli, int argc, char **argv, s_args_t *args)
     return CLI_OK;
 }
 
-static void
-s_print_json (tsr_json_t **json_p)
-{
-    char *text = tsr_json_finish (json_p);
-    printf ("%s\n", text ? text : "{}");
-    free (text);
-}
-
 static int
 s_show (cli_t *cli, const tsr_envelope_t *reply)
 {
@@ -85,7 +77,7 @@ s_show (cli_t *cli, const tsr_envelope_t *reply)
         tsr_json_str (json, "requested_by", recovery->requested_by_operator_id);
         tsr_json_int (json, "approvals", (int64_t) recovery->n_approvals);
         tsr_json_int (json, "key_count", recovery->key_count);
-        s_print_json (&json);
+        cli_print_json (&json);
     }
     else {
         printf ("recovery %s  holder %s  %s  %s  keys %u\n  reason: %s\n  reference: %s\n"
@@ -169,7 +161,7 @@ s_deliver (cli_t *cli, const s_args_t *args)
         tsr_json_bool (json, "ok", true);
         tsr_json_str (json, "out", args->out);
         tsr_json_int (json, "keys", (int64_t) result->n_key_ids);
-        s_print_json (&json);
+        cli_print_json (&json);
     }
     else
         printf ("%s: %zu key(s); its password goes to the holder by e-mail\n", args->out,
@@ -204,7 +196,7 @@ s_escrowed_keys (cli_t *cli, const s_args_t *args)
             tsr_json_str (json, "serial", key->serial_hex);
             tsr_json_int (json, "not_after_unix", key->not_after_unix);
             tsr_json_int (json, "retain_until_unix", key->retain_until_unix);
-            s_print_json (&json);
+            cli_print_json (&json);
         }
         else
             printf ("%s  request %s  serial %s  retained until %lld\n", key->key_id,
