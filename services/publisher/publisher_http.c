@@ -24,12 +24,16 @@
 #define S_OCSP_CACHE_LIFETIME_S 60
 #define S_CONNECTION_LIMIT 256
 #define S_CONNECTION_TIMEOUT_S 10
-#define S_MEMORY_LIMIT (96 * 1024)
+#define S_MEMORY_LIMIT (32 * 1024)
 #define S_NAME_MAX 16
 #define S_TEXT "text/plain; charset=utf-8"
 
-//  The marker of a request answered at its headers.
-static int s_answered;
+//  The markers of a request answered (s_answered) and of a GET or HEAD
+//  without a body to answer at its end (s_pending). A response queued at
+//  the headers makes libmicrohttpd close the connection after it (the body
+//  it did not read is discarded): the requests that will be answered
+//  anyway wait for the end, so that the connection is kept alive.
+static int s_answered, s_pending;
 
 enum MHD_Result
 publisher_http_reply (struct MHD_Connection *connection, unsigned int status,
@@ -192,7 +196,15 @@ s_start (publisher_http_t *self, struct MHD_Connection *connection, const char *
     }
     if (s_has_body (connection))
         return s_text (connection, MHD_HTTP_BAD_REQUEST, "a GET request has no body\n");
-    if (ocsp)
+    *request_state = &s_pending;
+    return MHD_YES;
+}
+
+//  The end of a GET or HEAD without a body: its answer.
+static enum MHD_Result
+s_get (publisher_http_t *self, struct MHD_Connection *connection, const char *url)
+{
+    if (strcmp (url, "/ocsp") == 0 || strncmp (url, "/ocsp/", 6) == 0)
         return publisher_http_ocsp_get (self, connection, url + 6);
     return s_object (self, connection, url);
 }
@@ -210,6 +222,14 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (*request_state == &s_pending) {
+        *request_state = &s_answered;
+        if (*upload_data_size) {
+            *upload_data_size = 0;
+            return s_text (connection, MHD_HTTP_BAD_REQUEST, "a GET request has no body\n");
+        }
+        return s_get (self, connection, url);
+    }
     return publisher_http_ocsp_post (self, connection, *request_state, upload_data,
                                      upload_data_size);
 }
@@ -221,7 +241,7 @@ s_completed (void *cls, struct MHD_Connection *connection, void **request_state,
     (void) cls;
     (void) connection;
     (void) code;
-    if (*request_state && *request_state != &s_answered) {
+    if (*request_state && *request_state != &s_answered && *request_state != &s_pending) {
         publisher_http_upload_t *upload = *request_state;
         free (upload->body);
         free (upload);
@@ -253,7 +273,7 @@ publisher_http_new (publisher_state_t *state, char *err, size_t err_size)
         return NULL;
     }
     self->daemon = MHD_start_daemon (
-        MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t) state->publish_port, NULL, NULL, s_handle, self,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, (uint16_t) state->publish_port, NULL, NULL, s_handle, self,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) state->publish_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) S_CONNECTION_LIMIT,

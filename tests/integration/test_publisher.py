@@ -6,6 +6,7 @@ alert. Checked by independent readers: openssl crl, openssl verify
 import base64
 import datetime
 import email.utils
+from http.client import HTTPConnection
 import json
 import os
 import re
@@ -365,6 +366,43 @@ def test_ocsp_get_form(system, active, holder):
     response = ocsp.load_der_ocsp_response(body)
     assert email.utils.parsedate_to_datetime(headers["Expires"]) == utc(response.next_update)
     assert "max-age=" in headers["Cache-Control"] and "public" in headers["Cache-Control"]
+
+
+def test_http_keeps_the_connection_for_the_next_request(system, active, holder):
+    """HTTP/1.1 clients (OCSP relying parties, CRL fetchers) send their
+    requests on one connection: GETs, HEADs and OCSP POSTs are answered
+    without closing it; a GET with a body is refused and the connection
+    closed (the body is not read)."""
+    cert = x509.load_pem_x509_certificate(holder["path"].read_bytes())
+    issuing = x509.load_pem_x509_certificate(active["issuing"].read_bytes())
+    der = (ocsp.OCSPRequestBuilder().add_certificate(cert, issuing, hashes.SHA1()).build()
+           .public_bytes(serialization.Encoding.DER))
+    encoded = urllib.parse.quote(base64.b64encode(der).decode(), safe="")
+    connection = HTTPConnection("127.0.0.1", system.publish_port, timeout=10)
+    try:
+        requests = [("GET", f"/ocsp/{encoded}", None, {}, 200),
+                    ("GET", "/crl/issuing.crl", None, {}, 200),
+                    ("HEAD", "/ca/issuing.crt", None, {}, 200),
+                    ("GET", "/nowhere", None, {}, 404),
+                    ("POST", "/ocsp", der, {"Content-Type": "application/ocsp-request"}, 200),
+                    ("GET", f"/ocsp/{encoded}", None, {}, 200)]
+        sock = None
+        for method, path, body, headers, expected in requests:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            assert response.status == expected, (method, path, answer)
+            assert (response.getheader("Connection") or "").lower() != "close", (method, path)
+            if path.startswith("/ocsp"):
+                assert response_status(answer) == ocsp.OCSPResponseStatus.SUCCESSFUL
+            assert sock is None or connection.sock is sock, (method, path)
+            sock = connection.sock
+        connection.request("GET", "/crl/issuing.crl", body=b"x" * 10)
+        response = connection.getresponse()
+        assert response.status == 400 and b"no body" in response.read()
+        assert (response.getheader("Connection") or "").lower() == "close"
+    finally:
+        connection.close()
 
 
 def test_unknown_serial_is_unknown(system, active):
