@@ -26,11 +26,12 @@
 #define CA_CRL_SERIAL_MAX 20            //  RFC 5280 4.1.2.2: at most 20 octets
 
 typedef struct {
+    uint64_t order;                     //  sort key: size, then the first 7 octets
+    int64_t revoked_at;
+    int64_t invalidity;                 //  0: no invalidityDate extension
     uint8_t serial [CA_CRL_SERIAL_MAX]; //  magnitude, no leading zero octet
     uint8_t serial_size;
     uint8_t reason;                     //  CRLReason; 0: no reasonCode extension
-    int64_t revoked_at;
-    int64_t invalidity;                 //  0: no invalidityDate extension
 } ca_crl_entry_t;
 
 typedef struct {
@@ -43,6 +44,10 @@ typedef struct {
 //  out of memory).
 int ca_crl_entries_add (ca_crl_entries_t *self, const char *serial_hex, int reason,
                         int64_t revoked_at, int64_t invalidity);
+//  The same with the serial's octets (1 to 20, big-endian; leading zero
+//  octets are dropped), as the certificates table holds them.
+int ca_crl_entries_add_octets (ca_crl_entries_t *self, const uint8_t *serial, size_t size,
+                               int reason, int64_t revoked_at, int64_t invalidity);
 //  The order X509_CRL_sort gives: shorter serials first, then by octets.
 void ca_crl_entries_sort (ca_crl_entries_t *self);
 void ca_crl_entries_free (ca_crl_entries_t *self);

@@ -6,7 +6,9 @@
     with X509_CRL_verify. The entries cover serials with the top bit set, an
     odd digit count and leading zeros, the reason codes (none, keyCompromise,
     removeFromCRL), an invalidity date, and revocation dates on both sides
-    of 2050 (UTCTime, GeneralizedTime). Bad serials and times are refused.
+    of 2050 (UTCTime, GeneralizedTime); then four thousand pseudo-random
+    entries (the sort and the time writing over 1970-9999). Bad serials and
+    times are refused; a serial given as octets is the same entry as its hex.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,7 +96,8 @@ s_add_extensions (X509_CRL *crl, X509 *issuer)
 
 //  The reference: what ca_crl.c did before, with OpenSSL's objects.
 static X509_CRL *
-s_reference (X509 *issuer, EVP_PKEY *key, time_t this_update, time_t next_update)
+s_reference (X509 *issuer, EVP_PKEY *key, time_t this_update, time_t next_update,
+             const s_case_t *cases, size_t count)
 {
     X509_CRL *crl = X509_CRL_new ();
     ASN1_TIME *t = ASN1_TIME_new ();
@@ -102,22 +105,22 @@ s_reference (X509 *issuer, EVP_PKEY *key, time_t this_update, time_t next_update
     assert_true (X509_CRL_set_issuer_name (crl, X509_get_subject_name (issuer)));
     assert_true (ASN1_TIME_set (t, this_update) && X509_CRL_set1_lastUpdate (crl, t));
     assert_true (ASN1_TIME_set (t, next_update) && X509_CRL_set1_nextUpdate (crl, t));
-    for (size_t i = 0; i < S_CASES; i++) {
+    for (size_t i = 0; i < count; i++) {
         X509_REVOKED *entry = X509_REVOKED_new ();
         BIGNUM *number = NULL;
-        assert_true (BN_hex2bn (&number, s_cases [i].serial_hex));
+        assert_true (BN_hex2bn (&number, cases [i].serial_hex));
         ASN1_INTEGER *serial = BN_to_ASN1_INTEGER (number, NULL);
         assert_true (X509_REVOKED_set_serialNumber (entry, serial));
-        assert_true (ASN1_TIME_set (t, (time_t) s_cases [i].revoked_at));
+        assert_true (ASN1_TIME_set (t, (time_t) cases [i].revoked_at));
         assert_true (X509_REVOKED_set_revocationDate (entry, t));
-        if (s_cases [i].reason) {
+        if (cases [i].reason) {
             ASN1_ENUMERATED *code = ASN1_ENUMERATED_new ();
-            assert_true (ASN1_ENUMERATED_set (code, s_cases [i].reason));
+            assert_true (ASN1_ENUMERATED_set (code, cases [i].reason));
             assert_int_equal (X509_REVOKED_add1_ext_i2d (entry, NID_crl_reason, code, 0, 0), 1);
             ASN1_ENUMERATED_free (code);
         }
-        if (s_cases [i].invalidity) {
-            ASN1_GENERALIZEDTIME *date = ASN1_GENERALIZEDTIME_set (NULL, (time_t) s_cases [i].invalidity);
+        if (cases [i].invalidity) {
+            ASN1_GENERALIZEDTIME *date = ASN1_GENERALIZEDTIME_set (NULL, (time_t) cases [i].invalidity);
             assert_int_equal (X509_REVOKED_add1_ext_i2d (entry, NID_invalidity_date, date, 0, 0), 1);
             ASN1_GENERALIZEDTIME_free (date);
         }
@@ -133,14 +136,14 @@ s_reference (X509 *issuer, EVP_PKEY *key, time_t this_update, time_t next_update
 }
 
 static void
-s_compare (EVP_PKEY *key, bool whole)
+s_compare (EVP_PKEY *key, bool whole, const s_case_t *cases, size_t count)
 {
     X509 *issuer = s_self_signed (key);
     time_t now = 1764115300, next = now + 24 * 3600;
     ca_crl_entries_t entries = { 0 };
-    for (size_t i = 0; i < S_CASES; i++)
-        assert_int_equal (ca_crl_entries_add (&entries, s_cases [i].serial_hex, s_cases [i].reason,
-                                              s_cases [i].revoked_at, s_cases [i].invalidity), 0);
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal (ca_crl_entries_add (&entries, cases [i].serial_hex, cases [i].reason,
+                                              cases [i].revoked_at, cases [i].invalidity), 0);
     ca_crl_entries_sort (&entries);
     X509_CRL *extensions = X509_CRL_new ();
     s_add_extensions (extensions, issuer);
@@ -149,7 +152,7 @@ s_compare (EVP_PKEY *key, bool whole)
                                       extensions), 0);
     assert_int_equal (ca_crl_der_sign (&crl, key, EVP_sha256 ()), 0);
 
-    X509_CRL *reference = s_reference (issuer, key, now, next);
+    X509_CRL *reference = s_reference (issuer, key, now, next, cases, count);
     unsigned char *expected = NULL, *expected_tbs = NULL;
     int expected_size = i2d_X509_CRL (reference, &expected);
     int expected_tbs_size = i2d_re_X509_CRL_tbs (reference, &expected_tbs);
@@ -165,7 +168,7 @@ s_compare (EVP_PKEY *key, bool whole)
     assert_non_null (parsed);
     assert_ptr_equal (p, crl.der + crl.size);
     assert_int_equal (X509_CRL_verify (parsed, key), 1);
-    assert_int_equal (sk_X509_REVOKED_num (X509_CRL_get_REVOKED (parsed)), (int) S_CASES);
+    assert_int_equal (sk_X509_REVOKED_num (X509_CRL_get_REVOKED (parsed)), (int) count);
 
     X509_CRL_free (parsed);
     OPENSSL_free (expected);
@@ -183,7 +186,7 @@ test_rsa_crl_is_openssls_byte_for_byte (void **state)
     (void) state;
     EVP_PKEY *key = EVP_PKEY_Q_keygen (NULL, NULL, "RSA", (size_t) 2048);
     assert_non_null (key);
-    s_compare (key, true);
+    s_compare (key, true, s_cases, S_CASES);
     EVP_PKEY_free (key);
 }
 
@@ -193,7 +196,7 @@ test_ec_crl_has_openssls_tbs_and_verifies (void **state)
     (void) state;
     EVP_PKEY *key = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
     assert_non_null (key);
-    s_compare (key, false);
+    s_compare (key, false, s_cases, S_CASES);
     EVP_PKEY_free (key);
 }
 
@@ -252,6 +255,85 @@ test_bad_entries_are_refused (void **state)
     ca_crl_entries_free (&entries);
 }
 
+//  A pseudo-random sequence of our own, the same on every run.
+static uint64_t
+s_next (uint64_t *seed)
+{
+    *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *seed >> 33;
+}
+
+//  Many entries: serials of 1 to 20 octets, a third of them sharing their
+//  first 8 octets (the sort's tie-break), times anywhere from 1970 to 9999
+//  and both sides of 2050, every reason. Sorting and time writing are
+//  OpenSSL's, byte for byte.
+static void
+test_many_random_entries_are_openssls (void **state)
+{
+    (void) state;
+    enum { S_COUNT = 4000 };
+    static char serials [S_COUNT][2 * 20 + 1];
+    static s_case_t cases [S_COUNT];
+    static const int reasons [] = { 0, 1, 2, 3, 4, 5, 6, 8, 9, 10 };
+    static const int64_t edges [] = { 0, 86399, 951782400, 2524607999LL, 2524608000LL,
+                                      4107542400LL, 253402300799LL };
+    const char *digits = "0123456789abcdef";
+    uint64_t seed = 20261126;
+    for (size_t i = 0; i < S_COUNT; i++) {
+        size_t size = 1 + s_next (&seed) % 20;
+        bool shared = size > 8 && s_next (&seed) % 3 == 0;
+        for (size_t d = 0; d < 2 * size; d++)
+            serials [i][d] = digits [shared && d < 16 ? (d * 7 + 3) % 16 : s_next (&seed) % 16];
+        if (serials [i][0] == '0')
+            serials [i][0] = '5';       //  no leading zero: equal numbers are equal strings
+        serials [i][2 * size] = '\0';
+        bool unique = true;
+        for (size_t j = 0; j < i && unique; j++)
+            unique = strcmp (serials [i], serials [j]) != 0;
+        if (!unique) {
+            i--;
+            continue;
+        }
+        cases [i].serial_hex = serials [i];
+        cases [i].reason = reasons [s_next (&seed) % 10];
+        cases [i].revoked_at = s_next (&seed) % 5 == 0
+            ? edges [s_next (&seed) % 7]
+            : (int64_t) ((s_next (&seed) << 20 ^ s_next (&seed)) % 253402300800ULL);
+        cases [i].invalidity = s_next (&seed) % 4 == 0
+            ? 1 + (int64_t) ((s_next (&seed) << 20 ^ s_next (&seed)) % 253402300799ULL) : 0;
+    }
+    EVP_PKEY *key = EVP_PKEY_Q_keygen (NULL, NULL, "RSA", (size_t) 2048);
+    assert_non_null (key);
+    s_compare (key, true, cases, S_COUNT);
+    EVP_PKEY_free (key);
+}
+
+//  Octets as the certificates table holds them: the same entry as the hex.
+static void
+test_octets_are_the_hex_entry (void **state)
+{
+    (void) state;
+    ca_crl_entries_t from_hex = { 0 }, from_octets = { 0 };
+    const uint8_t serial [] = { 0x00, 0x00, 0x9a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                                0x08, 0x09 };
+    assert_int_equal (ca_crl_entries_add (&from_hex, "00009a010203040506070809", 1,
+                                          1764115200, 1764000000), 0);
+    assert_int_equal (ca_crl_entries_add_octets (&from_octets, serial, sizeof serial, 1,
+                                                 1764115200, 1764000000), 0);
+    assert_int_equal (from_octets.count, 1);
+    assert_memory_equal (from_octets.items, from_hex.items, sizeof *from_hex.items);
+    assert_int_equal (from_octets.items [0].serial_size, 10);
+    const uint8_t zeros [3] = { 0 }, long_serial [21] = { 1 };
+    assert_int_equal (ca_crl_entries_add_octets (&from_octets, NULL, 4, 1, 1764115200, 0), -1);
+    assert_int_equal (ca_crl_entries_add_octets (&from_octets, serial, 0, 1, 1764115200, 0), -1);
+    assert_int_equal (ca_crl_entries_add_octets (&from_octets, zeros, 3, 1, 1764115200, 0), -1);
+    assert_int_equal (ca_crl_entries_add_octets (&from_octets, long_serial, 21, 1, 1764115200, 0),
+                      -1);
+    assert_int_equal (from_octets.count, 1);
+    ca_crl_entries_free (&from_hex);
+    ca_crl_entries_free (&from_octets);
+}
+
 int
 main (void)
 {
@@ -260,6 +342,8 @@ main (void)
         cmocka_unit_test (test_ec_crl_has_openssls_tbs_and_verifies),
         cmocka_unit_test (test_empty_crl_is_openssls),
         cmocka_unit_test (test_bad_entries_are_refused),
+        cmocka_unit_test (test_many_random_entries_are_openssls),
+        cmocka_unit_test (test_octets_are_the_hex_entry),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
