@@ -68,6 +68,21 @@ def test_rolled_back_event_is_never_published(system):
     assert [e.seq for e in listed.events] == list(range(1, len(listed.events) + 1))
 
 
+def test_event_commits_only_with_the_statement_sent_with_the_commit(system):
+    # tsr_db_commit_after sends a last statement and COMMIT in one round
+    # trip (the bus worker stores a reply that way): when the statement
+    # fails, the transaction's event is rolled back with it, its number
+    # too, and the connection serves the next statement.
+    service = system.services["ca"]
+    failed = probe_event(service, "test.commit_after_failed", "commit-after-fails")
+    kept = probe_event(service, "test.commit_after", "commit-after")
+    assert kept == failed
+    listed = list_events(system, "ca", 0)
+    types = [e.type for e in listed.events]
+    assert "test.commit_after_failed" not in types and "test.commit_after" in types
+    assert [e.seq for e in listed.events] == list(range(1, len(listed.events) + 1))
+
+
 def test_missed_events_are_recovered_with_list_events(system):
     service = system.services["validation"]
     sub = subscriber(system, service)

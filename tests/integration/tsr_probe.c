@@ -1,13 +1,19 @@
 /*  tsr-probe: drives libtessera's outbox and audit API against a running
     service's schema, as a handler would, for the integration tests.
 
-    tsr-probe audit-append DSN SCHEMA COUNT
-    tsr-probe event DSN SCHEMA TYPE commit|rollback [SUBJECT]
+    tsr-probe audit-append DSN SCHEMA COUNT [ACTOR]
+    tsr-probe event DSN SCHEMA TYPE commit|rollback|commit-after|commit-after-fails [SUBJECT]
+
+    commit-after ends the transaction with tsr_db_commit_after (one more
+    statement and COMMIT in one round trip); commit-after-fails makes that
+    statement fail, which must roll the event back and leave the connection
+    usable.
 */
 #include "tessera/audit.h"
 #include "tessera/events.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +32,8 @@ int
 main (int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf (stderr, "usage: tsr-probe audit-append DSN SCHEMA COUNT | "
-                         "event DSN SCHEMA TYPE commit|rollback [SUBJECT]\n");
+        fprintf (stderr, "usage: tsr-probe audit-append DSN SCHEMA COUNT [ACTOR] | "
+                         "event DSN SCHEMA TYPE commit|rollback|commit-after[-fails] [SUBJECT]\n");
         return 2;
     }
     char err [512];
@@ -38,11 +44,12 @@ main (int argc, char **argv)
     }
     if (strcmp (argv [1], "audit-append") == 0) {
         long count = strtol (argv [4], NULL, 10);
+        const char *actor = argc > 5 ? argv [5] : "probe";
         for (long i = 0; i < count; i++) {
             char subject [32];
             snprintf (subject, sizeof subject, "probe-%ld", i);
             if (tsr_db_begin (db)
-            ||  tsr_audit_append (db, "probe", "test.audited", subject, "trace-probe",
+            ||  tsr_audit_append (db, actor, "test.audited", subject, "trace-probe",
                                   "{\"n\":1}")
             ||  tsr_db_commit (db))
                 return s_fail (&db, "audit append");
@@ -59,6 +66,16 @@ main (int argc, char **argv)
         if (strcmp (argv [5], "commit") == 0) {
             if (tsr_db_commit (db))
                 return s_fail (&db, "commit");
+        }
+        else
+        if (strncmp (argv [5], "commit-after", 12) == 0) {
+            bool fails = strcmp (argv [5], "commit-after-fails") == 0;
+            const char *divisor [] = { fails ? "0" : "1" };
+            int rc = tsr_db_commit_after (db, "SELECT 1 / $1::int", 1, divisor, NULL, NULL);
+            if (rc != (fails ? -1 : 0) || tsr_db_in_transaction (db))
+                return s_fail (&db, "commit after a statement");
+            if (tsr_db_ping (db))
+                return s_fail (&db, "ping after commit-after");
         }
         else
             tsr_db_rollback (db);

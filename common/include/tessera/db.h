@@ -29,7 +29,18 @@ tsr_db_t *tsr_db_new (const char *dsn, const char *schema, char *err, size_t err
 void tsr_db_destroy (tsr_db_t **self_p);
 
 int tsr_db_begin (tsr_db_t *self);
+//  BEGIN and a first statement (kept prepared, as tsr_db_prepared; its
+//  result ignored) in one round trip (libpq's pipeline mode): 0 with the
+//  transaction open; -1 with none (see tsr_db_error).
+int tsr_db_begin_with (tsr_db_t *self, const char *sql, int param_count,
+                       const char *const *values);
 int tsr_db_commit (tsr_db_t *self);
+//  Runs one more statement (kept prepared, as tsr_db_prepared_ex; text
+//  results ignored) and COMMIT in one round trip (libpq's pipeline mode).
+//  0 when both succeeded; otherwise the transaction is rolled back and -1
+//  (see tsr_db_error).
+int tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
+                         const char *const *values, const int *lengths, const int *formats);
 //  Safe to call when no transaction is open.
 void tsr_db_rollback (tsr_db_t *self);
 bool tsr_db_in_transaction (tsr_db_t *self);
@@ -43,6 +54,16 @@ PGresult *tsr_db_query (tsr_db_t *self, const char *sql, int param_count,
 PGresult *tsr_db_query_ex (tsr_db_t *self, const char *sql, int param_count,
                            const char *const *values, const int *lengths,
                            const int *formats, int result_format);
+
+//  The same, for the hot paths' fixed SQL: prepared on the connection the
+//  first time (parsed and planned once, not at every call), then executed
+//  by name. At most 64 statements per connection are kept; more run
+//  unnamed. Never for SQL text built at run time.
+PGresult *tsr_db_prepared (tsr_db_t *self, const char *sql, int param_count,
+                           const char *const *values);
+PGresult *tsr_db_prepared_ex (tsr_db_t *self, const char *sql, int param_count,
+                              const char *const *values, const int *lengths,
+                              const int *formats, int result_format);
 
 //  The last error, one line; "" when none.
 const char *tsr_db_error (tsr_db_t *self);
