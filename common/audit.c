@@ -77,61 +77,50 @@ s_hex_decode (const char *hex, uint8_t *out, size_t out_size)
     return 0;
 }
 
+//  One statement, one round trip, so that the head's row lock (which
+//  serialises every append until its transaction ends) is taken by the
+//  last statement a handler sends. The head moves on and hands back the
+//  link it replaced; PostgreSQL hashes exactly the bytes tsr_audit_hash
+//  takes (the domain with its NUL, seq and time big-endian, each field as
+//  a 4-byte big-endian length and its bytes in the client's encoding, the
+//  previous hash), and verify recomputes it in C.
+static const char s_append_sql [] =
+    "WITH field AS (SELECT convert_to($2::text, enc) AS actor,"
+    " convert_to($3::text, enc) AS action, convert_to($4::text, enc) AS subject,"
+    " convert_to($5::text, enc) AS trace_id, convert_to($6::text, enc) AS details"
+    " FROM (SELECT pg_client_encoding () AS enc) AS client),"
+    " head AS (UPDATE audit_head SET seq = seq + 1, prev_hash = row_hash,"
+    " row_hash = sha256 ('\\x746573736572612d61756469742d763100'::bytea"
+    " || int8send (seq + 1) || int8send ($1::bigint)"
+    " || int4send (length (field.actor)) || field.actor"
+    " || int4send (length (field.action)) || field.action"
+    " || int4send (length (field.subject)) || field.subject"
+    " || int4send (length (field.trace_id)) || field.trace_id"
+    " || int4send (length (field.details)) || field.details || row_hash)"
+    " FROM field WHERE id RETURNING seq, prev_hash, row_hash)"
+    " INSERT INTO audit_log (seq, at_unix_us, actor, action, subject, trace_id, details,"
+    " prev_hash, row_hash)"
+    " SELECT seq, $1, $2, $3, $4, $5, $6, prev_hash, row_hash FROM head";
+
 int
 tsr_audit_append (tsr_db_t *db, const char *actor, const char *action,
                   const char *subject, const char *trace_id, const char *details)
 {
-    PGresult *head = tsr_db_query (db,
-        "UPDATE audit_head SET seq = seq + 1 WHERE id RETURNING seq, row_hash", 0, NULL);
-    if (!head)
-        return -1;
-    if (PQntuples (head) != 1) {
-        PQclear (head);
-        return -1;
-    }
-    uint8_t prev [TSR_AUDIT_HASH_SIZE], hash [TSR_AUDIT_HASH_SIZE];
-    char *end = NULL;
-    int64_t seq = strtoll (PQgetvalue (head, 0, 0), &end, 10);
-    int bad_head = s_hex_decode (PQgetvalue (head, 0, 1), prev, sizeof prev);
-    PQclear (head);
-    if (bad_head)
-        return -1;
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
-    tsr_audit_entry_t entry = {
-        .seq = seq,
-        .at_unix_us = (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000,
-        .actor = actor ? actor : "",
-        .action = action ? action : "",
-        .subject = subject ? subject : "",
-        .trace_id = trace_id ? trace_id : "",
-        .details = details ? details : "{}"
-    };
-    tsr_audit_hash (&entry, prev, hash);
-    char seq_text [24], at_text [24];
-    snprintf (seq_text, sizeof seq_text, "%" PRId64, entry.seq);
-    snprintf (at_text, sizeof at_text, "%" PRId64, entry.at_unix_us);
-    const char *values [] = { seq_text, at_text, entry.actor, entry.action, entry.subject,
-                              entry.trace_id, entry.details, (const char *) prev,
-                              (const char *) hash };
-    int lengths [] = { 0, 0, 0, 0, 0, 0, 0, TSR_AUDIT_HASH_SIZE, TSR_AUDIT_HASH_SIZE };
-    int formats [] = { 0, 0, 0, 0, 0, 0, 0, 1, 1 };
-    PGresult *res = tsr_db_query_ex (db,
-        "INSERT INTO audit_log (seq, at_unix_us, actor, action, subject, trace_id, details,"
-        " prev_hash, row_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        9, values, lengths, formats, 0);
+    char at_text [24];
+    snprintf (at_text, sizeof at_text, "%" PRId64,
+              (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000);
+    const char *values [] = { at_text, actor ? actor : "", action ? action : "",
+                              subject ? subject : "", trace_id ? trace_id : "",
+                              details ? details : "{}" };
+    PGresult *res = tsr_db_prepared (db, s_append_sql, 6, values);
     if (!res)
         return -1;
+    //  No head row: nothing was appended.
+    int rc = strcmp (PQcmdTuples (res), "1") == 0 ? 0 : -1;
     PQclear (res);
-    const char *head_values [] = { (const char *) hash };
-    int head_lengths [] = { TSR_AUDIT_HASH_SIZE };
-    int head_formats [] = { 1 };
-    res = tsr_db_query_ex (db, "UPDATE audit_head SET row_hash = $1 WHERE id",
-                           1, head_values, head_lengths, head_formats, 0);
-    if (!res)
-        return -1;
-    PQclear (res);
-    return 0;
+    return rc;
 }
 
 static int

@@ -30,32 +30,30 @@ tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
 {
     if (!s_type_valid (type) || !tsr_db_in_transaction (db) || payload_size > INT32_MAX)
         return -1;
-    PGresult *res = tsr_db_query (db,
-        "UPDATE outbox_counter SET last_seq = last_seq + 1 WHERE id RETURNING last_seq", 0, NULL);
+    //  One statement, one round trip: the counter's row lock (held until
+    //  the transaction ends, so that seq grows in commit order) is taken as
+    //  late as the caller appends.
+    //  The event carries the trace id of the work that caused it, so the
+    //  services following it log under the same one.
+    trace_id = tsr_trace_or_current (trace_id);
+    const char *values [] = { type, subject ? subject : "", trace_id ? trace_id : "",
+                              payload ? (const char *) payload : "", tsr_db_schema (db) };
+    int lengths [] = { 0, 0, 0, (int) payload_size, 0 };
+    int formats [] = { 0, 0, 0, 1, 0 };
+    PGresult *res = tsr_db_prepared_ex (db,
+        "WITH next AS (UPDATE outbox_counter SET last_seq = last_seq + 1 WHERE id"
+        " RETURNING last_seq),"
+        " added AS (INSERT INTO outbox (seq, type, subject, trace_id, payload)"
+        " SELECT last_seq, $1::text, $2::text, $3::text, $4::bytea FROM next RETURNING seq)"
+        " SELECT seq, pg_notify ('tsr_outbox_' || $5::text, seq::text) FROM added",
+        5, values, lengths, formats, 0);
     if (!res || PQntuples (res) != 1) {
         PQclear (res);
         return -1;
     }
-    char seq_text [24];
-    snprintf (seq_text, sizeof seq_text, "%s", PQgetvalue (res, 0, 0));
-    PQclear (res);
-    //  The event carries the trace id of the work that caused it, so the
-    //  services following it log under the same one.
-    trace_id = tsr_trace_or_current (trace_id);
-    const char *values [] = { seq_text, type, subject ? subject : "", trace_id ? trace_id : "",
-                              payload ? (const char *) payload : "", tsr_db_schema (db) };
-    int lengths [] = { 0, 0, 0, 0, (int) payload_size, 0 };
-    int formats [] = { 0, 0, 0, 0, 1, 0 };
-    res = tsr_db_query_ex (db,
-        "WITH added AS (INSERT INTO outbox (seq, type, subject, trace_id, payload)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING seq)"
-        " SELECT pg_notify('tsr_outbox_' || $6, seq::text) FROM added",
-        6, values, lengths, formats, 0);
-    if (!res)
-        return -1;
-    PQclear (res);
     if (seq)
-        *seq = strtoull (seq_text, NULL, 10);
+        *seq = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
+    PQclear (res);
     return 0;
 }
 

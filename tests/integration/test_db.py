@@ -106,3 +106,31 @@ def test_audit_verify_sees_one_snapshot_while_rows_are_appended(system):
     assert writer.returncode == 0
     assert len(verdicts) >= 3, "the writer finished before verify could run beside it"
     assert [v for v in verdicts if v[0] != 0] == []
+
+
+def test_audit_appends_from_several_writers_chain_in_order(system):
+    # An append is one statement: PostgreSQL hashes the row under the head's
+    # lock, and verify recomputes the hash in C. Writers racing for the head,
+    # with actors outside ASCII (the hash takes the client's bytes), must
+    # leave one chain that verifies to the last row.
+    svc = system.services["enrollment"]
+    conn = system.cluster.connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT seq FROM enrollment.audit_head")
+        before = cur.fetchone()[0]
+    writers = [subprocess.Popen([str(PROBE), "audit-append", svc.dsn, "enrollment", "150",
+                                 f"opérateur-{n}-✓"]) for n in range(3)]
+    for writer in writers:
+        writer.wait()
+    assert [w.returncode for w in writers] == [0, 0, 0]
+    report = json.loads(system.cli("--json", "audit", "verify", "--service", "enrollment").stdout)
+    assert report["intact"], report
+    assert report["rows_checked"] == before + 450
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM enrollment.audit_log WHERE actor LIKE 'opérateur-%-✓'")
+        assert cur.fetchone()[0] == 450
+        # The head's previous link is the last row's.
+        cur.execute("SELECT h.prev_hash = l.prev_hash AND h.row_hash = l.row_hash"
+                    " FROM enrollment.audit_head h JOIN enrollment.audit_log l USING (seq)")
+        assert cur.fetchone()[0] is True
+    conn.close()
