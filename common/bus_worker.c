@@ -159,20 +159,22 @@ static zframe_t *
 s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *request,
             const char *caller, tsr_status_t *status)
 {
-    if (s_ensure_db (self) || tsr_db_begin (self->db))
+    if (s_ensure_db (self))
         return s_unavailable (self, request, status);
     if (method->flags & TSR_METHOD_READ_ONLY) {
+        if (tsr_db_begin (self->db))
+            return s_unavailable (self, request, status);
         zframe_t *reply = s_run_handler (self, method, request, caller, status);
         tsr_db_rollback (self->db);
         return reply;
     }
+    //  BEGIN and the lock in one round trip; the lookup is a statement of
+    //  its own, so that its snapshot is taken once the lock is held.
     const char *key [] = { caller, request->request_id };
-    PGresult *res = tsr_db_query (self->db,
-        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", 2, key);
-    PQclear (res);
-    if (!res)
+    if (tsr_db_begin_with (self->db,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", 2, key))
         return s_unavailable (self, request, status);
-    res = tsr_db_query_ex (self->db,
+    PGresult *res = tsr_db_prepared_ex (self->db,
         "SELECT method, payload_sha256, reply FROM bus_requests"
         " WHERE caller_key = $1 AND request_id = $2", 2, key, NULL, NULL, 1);
     if (!res)
@@ -221,13 +223,15 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
                               (const char *) digest, (const char *) zframe_data (kept) };
     int lengths [] = { 0, 0, 0, 32, (int) zframe_size (kept) };
     int formats [] = { 0, 0, 0, 1, 1 };
-    res = tsr_db_query_ex (self->db,
+    //  The reply stored and the commit in one round trip: a handler's last
+    //  statements (an audit row, an event) lock rows every request of the
+    //  kind waits for, until this commit.
+    int stored = tsr_db_commit_after (self->db,
         "INSERT INTO bus_requests (caller_key, request_id, method, payload_sha256, reply)"
-        " VALUES ($1, $2, $3, $4, $5)", 5, values, lengths, formats, 0);
-    PQclear (res);
+        " VALUES ($1, $2, $3, $4, $5)", 5, values, lengths, formats);
     if (kept != reply)
         zframe_destroy (&kept);
-    if (!res || tsr_db_commit (self->db)) {
+    if (stored) {
         zframe_destroy (&reply);
         return s_unavailable (self, request, status);
     }
