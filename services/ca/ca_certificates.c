@@ -68,7 +68,7 @@ s_existing (tsr_call_t *call, s_request_t *request, const char *spki_sha256, tsr
     char use [8];
     snprintf (use, sizeof use, "%d", (int) request->use);
     const char *values [] = { request->card_request_id, use };
-    PGresult *res = tsr_db_query (call->db,
+    PGresult *res = tsr_db_prepared (call->db,
         CA_RECORD_SELECT " WHERE card_request_id = $1 AND use = $2", 2, values);
     if (!res) {
         *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot read certificates");
@@ -93,7 +93,7 @@ static int
 s_key_taken (tsr_call_t *call, const char *spki_sha256, const char *holder_id)
 {
     const char *values [] = { spki_sha256, holder_id };
-    PGresult *res = tsr_db_query (call->db,
+    PGresult *res = tsr_db_prepared (call->db,
         "SELECT 1 FROM certificates WHERE spki_sha256 = $1 AND holder_id <> $2 LIMIT 1", 2, values);
     if (!res)
         return -1;
@@ -128,7 +128,7 @@ s_store (tsr_call_t *call, s_request_t *request, X509 *cert, const char *spki_sh
                               request->key_escrowed ? "true" : "false" };
     int lengths [] = { ASN1_STRING_length (serial), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, der_size, 0, 0 };
     int formats [] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
-    PGresult *res = tsr_db_query_ex (call->db,
+    PGresult *res = tsr_db_prepared_ex (call->db,
         "INSERT INTO certificates (serial, serial_hex, issuer_sha256, card_request_id, holder_id,"
         " use, level, spki_sha256, subject, not_before, not_after, certificate_der, issued_by,"
         " key_escrowed)"
@@ -157,9 +157,25 @@ s_hold (tsr_call_t *call, const char *serial_hex)
     return res ? 0 : -1;
 }
 
+//  The outbox event, then the audit row: the audit chain's head is the
+//  last row this transaction locks.
 static int
 s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, int64_t not_after)
 {
+    Tessera__V1__CertificateIssued event = TESSERA__V1__CERTIFICATE_ISSUED__INIT;
+    event.serial_hex = (char *) serial_hex;
+    event.card_request_id = request->card_request_id;
+    event.holder_id = request->holder_id;
+    event.use = request->use;
+    event.not_after_unix = not_after;
+    uint8_t payload [512];
+    if (tessera__v1__certificate_issued__get_packed_size (&event) > sizeof payload)
+        return -1;
+    size_t size = tessera__v1__certificate_issued__pack (&event, payload);
+    uint64_t seq;
+    if (tsr_events_append (call->db, "certificate.issued", serial_hex, call->request->trace_id,
+                           payload, size, &seq))
+        return -1;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "serial", serial_hex);
     tsr_json_str (json, "card_request_id", request->card_request_id);
@@ -172,21 +188,7 @@ s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, 
     int rc = details ? tsr_audit_append (call->db, call->caller_key, "ca.certificate_issued",
                                          serial_hex, call->request->trace_id, details) : -1;
     free (details);
-    if (rc)
-        return -1;
-    Tessera__V1__CertificateIssued event = TESSERA__V1__CERTIFICATE_ISSUED__INIT;
-    event.serial_hex = (char *) serial_hex;
-    event.card_request_id = request->card_request_id;
-    event.holder_id = request->holder_id;
-    event.use = request->use;
-    event.not_after_unix = not_after;
-    uint8_t payload [512];
-    if (tessera__v1__certificate_issued__get_packed_size (&event) > sizeof payload)
-        return -1;
-    size_t size = tessera__v1__certificate_issued__pack (&event, payload);
-    uint64_t seq;
-    return tsr_events_append (call->db, "certificate.issued", serial_hex, call->request->trace_id,
-                              payload, size, &seq);
+    return rc;
 }
 
 //  Everything about the request that needs neither the key nor the
@@ -288,7 +290,7 @@ ca_handle_issue (tsr_call_t *call)
             status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "cannot issue: %s", err);
             goto done;
         }
-        PGresult *res = tsr_db_query (call->db, "SAVEPOINT issue", 0, NULL);
+        PGresult *res = tsr_db_prepared (call->db, "SAVEPOINT issue", 0, NULL);
         PQclear (res);
         if (s_store (call, request, cert, spki_sha256, issuer_sha256, serial_hex) == 0)
             break;
@@ -303,21 +305,29 @@ ca_handle_issue (tsr_call_t *call)
         }
         serial_hex [0] = 0;
     }
-    if ((request->on_hold && s_hold (call, serial_hex))
-    ||  s_record_issue (call, request, serial_hex, ca_asn1_time_unix (X509_get0_notAfter (cert)))) {
+    if (request->on_hold && s_hold (call, serial_hex)) {
         status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot record the issuance");
         goto done;
     }
     const char *values [] = { serial_hex };
-    PGresult *res = tsr_db_query (call->db, CA_RECORD_SELECT " WHERE serial_hex = $1", 1, values);
+    PGresult *res = tsr_db_prepared (call->db, CA_RECORD_SELECT " WHERE serial_hex = $1", 1, values);
     if (!res || PQntuples (res) != 1)
         status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot read the certificate back");
-    else {
+    else
+        status = s_reply_record (call, res, "certificate issued");
+    PQclear (res);
+    //  The event and the audit row last: each locks a row (the outbox
+    //  counter, the audit chain's head) that every issuance waits for
+    //  until this transaction commits, so nothing else runs while they
+    //  are held but the commit (the bus worker stores the reply with it).
+    if (status == TESSERA__V1__STATUS__STATUS_OK
+    &&  s_record_issue (call, request, serial_hex, ca_asn1_time_unix (X509_get0_notAfter (cert)))) {
+        status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot record the issuance");
+        goto done;
+    }
+    if (status == TESSERA__V1__STATUS__STATUS_OK)
         tsr_log_info (call->request->trace_id, "ca.certificate_issued", "serial", serial_hex,
                       "profile", profile->name, NULL);
-        status = s_reply_record (call, res, "certificate issued");
-    }
-    PQclear (res);
 done:
     if (locked)
         pthread_mutex_unlock (&state->lock);
