@@ -10,6 +10,7 @@
     a released hold as removeFromCRL. Reason codes are written except
     unspecified, which RFC 5280 says to leave out.
 */
+#include "ca_crl_copy.h"
 #include "ca_crl_der.h"
 #include "ca_handlers.h"
 #include "ca_issue.h"
@@ -20,7 +21,6 @@
 #include "tessera/log.h"
 #include "tessera/v1/ca.pb-c.h"
 
-#include <limits.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,6 @@
 
 #define S_INVALID TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT
 #define S_UNAVAILABLE TESSERA__V1__STATUS__STATUS_UNAVAILABLE
-#define S_RFC_REMOVE 8
 
 static int
 s_add_number_ext (X509_CRL *crl, int nid, uint64_t value, int critical)
@@ -73,51 +72,6 @@ s_extensions (X509 *issuer_cert, const char *delta_crl_url, uint64_t number, uin
         return NULL;
     }
     return crl;
-}
-
-//  Reads the entries through a cursor, in batches: a million rows never sit
-//  in one PGresult. A released hold (state 1, in a delta) is removeFromCRL
-//  as of now.
-static int
-s_read_entries (tsr_db_t *db, const char *issuer, uint64_t base, uint64_t base_covers,
-                time_t now, ca_crl_entries_t *entries)
-{
-    char after [24];
-    snprintf (after, sizeof after, "%llu", (unsigned long long) base_covers);
-    const char *values [] = { issuer, after };
-    PGresult *res = tsr_db_query (db, base
-        ? "DECLARE ca_crl_entries NO SCROLL CURSOR FOR"
-          " SELECT serial_hex, state, coalesce(reason, 0), coalesce(extract(epoch FROM revoked_at)::bigint, 0),"
-          " coalesce(extract(epoch FROM invalidity_date)::bigint, 0) FROM certificates"
-          " WHERE issuer_sha256 = $1 AND change_seq > $2::bigint"
-        : "DECLARE ca_crl_entries NO SCROLL CURSOR FOR"
-          " SELECT serial_hex, state, coalesce(reason, 0), coalesce(extract(epoch FROM revoked_at)::bigint, 0),"
-          " coalesce(extract(epoch FROM invalidity_date)::bigint, 0) FROM certificates"
-          " WHERE issuer_sha256 = $1 AND state IN (2, 3) AND $2::bigint = 0",
-        2, values);
-    PQclear (res);
-    if (!res)
-        return -1;
-    int rc = 0;
-    while (rc == 0 && (res = tsr_db_query (db, "FETCH 20000 FROM ca_crl_entries", 0, NULL))
-           && PQntuples (res) > 0) {
-        for (int row = 0; rc == 0 && row < PQntuples (res); row++) {
-            bool removed = atoi (PQgetvalue (res, row, 1)) == 1;
-            int reason = removed ? S_RFC_REMOVE : atoi (PQgetvalue (res, row, 2));
-            int64_t revoked_at = removed ? (int64_t) now
-                               : strtoll (PQgetvalue (res, row, 3), NULL, 10);
-            int64_t invalidity = removed ? 0 : strtoll (PQgetvalue (res, row, 4), NULL, 10);
-            rc = ca_crl_entries_add (entries, PQgetvalue (res, row, 0), reason, revoked_at,
-                                     invalidity > 0 ? invalidity : 0);
-        }
-        PQclear (res);
-    }
-    if (rc || !res)
-        return -1;
-    PQclear (res);
-    res = tsr_db_query (db, "CLOSE ca_crl_entries", 0, NULL);
-    PQclear (res);
-    return res ? 0 : -1;
 }
 
 //  The next number and, for a delta, the change_seq its base covers.
@@ -164,27 +118,13 @@ s_store (tsr_call_t *call, const char *issuer, const uint8_t *der, size_t der_si
          uint64_t number, uint64_t base, uint64_t covered, time_t now, long hours,
          size_t entry_count)
 {
-    if (der_size > INT_MAX)
+    ca_crl_row_t row = { .issuer = issuer, .number = number, .base = base, .covered = covered,
+                         .this_update = now, .next_update = now + hours * 3600, .der = der,
+                         .der_size = der_size };
+    if (ca_crl_copy_store (call->db, &row, call->request->trace_id))
         return -1;
-    char number_text [24], base_text [24], covered_text [24], this_text [24], next_text [24];
+    char number_text [24];
     snprintf (number_text, sizeof number_text, "%llu", (unsigned long long) number);
-    snprintf (base_text, sizeof base_text, "%llu", (unsigned long long) base);
-    snprintf (covered_text, sizeof covered_text, "%llu", (unsigned long long) covered);
-    snprintf (this_text, sizeof this_text, "%lld", (long long) now);
-    snprintf (next_text, sizeof next_text, "%lld", (long long) (now + hours * 3600));
-    const char *values [] = { issuer, number_text, base ? "true" : "false",
-                              base ? base_text : NULL, covered_text, this_text, next_text,
-                              (const char *) der };
-    int lengths [] = { 0, 0, 0, 0, 0, 0, 0, (int) der_size };
-    int formats [] = { 0, 0, 0, 0, 0, 0, 0, 1 };
-    PGresult *res = tsr_db_query_ex (call->db,
-        "INSERT INTO crls (issuer_sha256, crl_number, is_delta, base_number, covers_change_seq,"
-        " this_update, next_update, crl_der)"
-        " VALUES ($1, $2, $3, $4, $5, to_timestamp($6), to_timestamp($7), $8)",
-        8, values, lengths, formats, 0);
-    PQclear (res);
-    if (!res)
-        return -1;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "issuer_sha256", issuer);
     tsr_json_int (json, "crl_number", (int64_t) number);
@@ -230,7 +170,8 @@ ca_handle_sign_crl (tsr_call_t *call)
                               "no full CRL number %llu to be the delta's base", (unsigned long long) base);
     time_t now = time (NULL);
     ca_crl_entries_t entries = { 0 };
-    if (s_read_entries (call->db, issuer, base, base_covers, now, &entries)) {
+    if (ca_crl_copy_entries (call->db, issuer, base, base_covers, now, &entries,
+                             call->request->trace_id)) {
         ca_crl_entries_free (&entries);
         return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the revoked certificates");
     }

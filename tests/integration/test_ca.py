@@ -552,6 +552,47 @@ def test_full_and_delta_crls_verify_with_openssl(system, active):
     assert later in listed and revoked not in listed
 
 
+def sign_crl_raw(system, request_id, identity="officer"):
+    client = system.client("ca", identity)
+    try:
+        reply, raw = client.call("SignCrl", ca_pb2.SignCrlRequest().SerializeToString(),
+                                 request_id=request_id, timeout=30.0)
+    finally:
+        client.close()
+    assert reply is not None and reply.status == OK, reply and reply.status_message
+    return reply, raw
+
+
+def test_crl_entries_dates_rounded_to_the_second_and_holds_listed(system, active):
+    # The entries are read in binary (COPY): a revocation date keeps the
+    # second extract(epoch)::bigint gave, half a second rounding up.
+    up, down, held = (issued_serial(system, f"cr-crl-round-{i}") for i in range(3))
+    for serial in (up, down):
+        assert revoke(system, serial, ca_pb2.REVOCATION_REASON_KEY_COMPROMISE).status == OK
+    assert revoke(system, held, ca_pb2.REVOCATION_REASON_CERTIFICATE_HOLD).status == OK
+    conn = system.cluster.connect()
+    try:
+        with conn.cursor() as cur:
+            for serial, revoked, invalid in (
+                    (up, "2026-01-02 03:04:05.5+00", "2025-12-31 23:59:59.7+00"),
+                    (down, "2026-01-02 03:04:05.499999+00", None)):
+                cur.execute("UPDATE ca.certificates SET revoked_at = %s, invalidity_date = %s"
+                            " WHERE serial_hex = %s", (revoked, invalid, serial))
+    finally:
+        conn.close()
+    reply, _ = sign_crl_raw(system, "it-crl-round")
+    crl = x509.load_der_x509_crl(ca_pb2.SignCrlReply.FromString(reply.payload).crl_der)
+    entry = crl.get_revoked_certificate_by_serial_number(int(up, 16))
+    assert entry.revocation_date == datetime.datetime(2026, 1, 2, 3, 4, 6)   # naive UTC
+    invalidity = entry.extensions.get_extension_for_class(x509.InvalidityDate).value
+    assert invalidity.invalidity_date == datetime.datetime(2026, 1, 1)
+    entry = crl.get_revoked_certificate_by_serial_number(int(down, 16))
+    assert entry.revocation_date == datetime.datetime(2026, 1, 2, 3, 4, 5)
+    entry = crl.get_revoked_certificate_by_serial_number(int(held, 16))
+    reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    assert reason == x509.ReasonFlags.certificate_hold
+
+
 def test_chain_from_the_service(system, active):
     out = system.root / "chain"
     out.mkdir()
