@@ -45,6 +45,50 @@ s_find_method (const tsr_bus_server_config_t *config, const char *name)
     return NULL;
 }
 
+//  The replay of a method that keeps a short form of its replies, or NULL.
+static tsr_replay_fn *
+s_find_replay (const tsr_bus_server_config_t *config, const char *name)
+{
+    for (size_t i = 0; i < config->replay_count; i++)
+        if (streq (config->replays [i].name, name))
+            return config->replays [i].replay;
+    return NULL;
+}
+
+//  A reply envelope's fields but its payload; request may be NULL when the
+//  request did not decode. message_id is the caller's buffer.
+static void
+s_reply_init (tsr_envelope_t *reply, char message_id [TSR_ID_HEX_SIZE],
+              const tsr_envelope_t *request, tsr_status_t status, const char *message)
+{
+    tsr_random_id (message_id);
+    tsr_envelope_t init = TESSERA__V1__ENVELOPE__INIT;
+    *reply = init;
+    reply->message_id = message_id;
+    reply->request_id = request ? request->request_id : "";
+    reply->method = request ? request->method : "";
+    //  The request's trace id, or the one the worker made up for a request
+    //  that came without: the caller can then find the lines it caused.
+    const char *trace_id = request ? tsr_trace_or_current (request->trace_id) : NULL;
+    reply->trace_id = (char *) (trace_id ? trace_id : "");
+    reply->status = status;
+    reply->status_message = (char *) (message ? message : "");
+    reply->sent_at_unix_ms = tsr_now_ms ();
+    reply->is_reply = 1;
+}
+
+//  An envelope packed straight into a frame: a large reply (a CRL) is not
+//  copied once more on its way to the socket.
+static zframe_t *
+s_pack (const tsr_envelope_t *envelope)
+{
+    size_t size = tessera__v1__envelope__get_packed_size (envelope);
+    zframe_t *frame = zframe_new (NULL, size);
+    if (frame)
+        tessera__v1__envelope__pack (envelope, zframe_data (frame));
+    return frame;
+}
+
 //  A reply envelope; request may be NULL when the request did not decode.
 static zframe_t *
 s_reply_frame (const tsr_bus_server_config_t *config, const tsr_envelope_t *request,
@@ -53,28 +97,11 @@ s_reply_frame (const tsr_bus_server_config_t *config, const tsr_envelope_t *requ
 {
     (void) config;
     char message_id [TSR_ID_HEX_SIZE];
-    tsr_random_id (message_id);
-    tsr_envelope_t reply = TESSERA__V1__ENVELOPE__INIT;
-    reply.message_id = message_id;
-    reply.request_id = request ? request->request_id : "";
-    reply.method = request ? request->method : "";
-    //  The request's trace id, or the one the worker made up for a request
-    //  that came without: the caller can then find the lines it caused.
-    const char *trace_id = request ? tsr_trace_or_current (request->trace_id) : NULL;
-    reply.trace_id = (char *) (trace_id ? trace_id : "");
-    reply.status = status;
-    reply.status_message = (char *) (message ? message : "");
+    tsr_envelope_t reply;
+    s_reply_init (&reply, message_id, request, status, message);
     reply.payload.data = (uint8_t *) payload;
     reply.payload.len = payload_size;
-    reply.sent_at_unix_ms = tsr_now_ms ();
-    reply.is_reply = 1;
-    size_t size = 0;
-    uint8_t *data = tsr_envelope_encode (&reply, &size);
-    if (!data)
-        return NULL;
-    zframe_t *frame = zframe_new (data, size);
-    free (data);
-    return frame;
+    return s_pack (&reply);
 }
 
 //  The fingerprint kept with a stored reply, to tell a retry from another
@@ -113,10 +140,12 @@ s_ensure_db (s_worker_t *self)
 }
 
 //  Runs the handler; on OK returns the reply frame and leaves the
-//  transaction open for the caller to store and commit.
+//  transaction open for the caller to store and commit. *kept: the frame
+//  to store under the request id when the method keeps a short form (the
+//  same envelope with the short payload), else NULL.
 static zframe_t *
 s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *request,
-               const char *caller, tsr_status_t *status)
+               const char *caller, tsr_status_t *status, zframe_t **kept)
 {
     const tsr_bus_server_config_t *config = self->args->config;
     tsr_call_t call = {
@@ -124,6 +153,7 @@ s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_
         .caller_key = caller, .caller_roles = self->caller_roles, .request = request,
         .db = self->db, .state = config->state, .metrics = config->metrics
     };
+    *kept = NULL;
     *status = method->handler (&call);
     if (*status != TESSERA__V1__STATUS__STATUS_OK && tsr_db_connection_lost (self->db)) {
         *status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
@@ -134,12 +164,55 @@ s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_
     ||  (*status == TESSERA__V1__STATUS__STATUS_UNAVAILABLE && *tsr_db_error (self->db)))
         tsr_log_error (request->trace_id, "bus.handler_failed", "method", request->method,
                        "reason", call.message, "db_error", tsr_db_error (self->db), NULL);
-    zframe_t *reply = s_reply_frame (config, request, *status, call.message,
-                                     *status == TESSERA__V1__STATUS__STATUS_OK
-                                         ? call.reply_payload : NULL,
-                                     *status == TESSERA__V1__STATUS__STATUS_OK
-                                         ? call.reply_size : 0);
+    bool ok = *status == TESSERA__V1__STATUS__STATUS_OK;
+    char message_id [TSR_ID_HEX_SIZE];
+    tsr_envelope_t envelope;
+    s_reply_init (&envelope, message_id, request, *status, call.message);
+    envelope.payload.data = ok ? call.reply_payload : NULL;
+    envelope.payload.len = ok ? call.reply_size : 0;
+    zframe_t *reply = s_pack (&envelope);
     free (call.reply_payload);
+    if (ok && reply && call.kept_payload && s_find_replay (config, method->name)) {
+        envelope.payload.data = call.kept_payload;
+        envelope.payload.len = call.kept_size;
+        *kept = s_pack (&envelope);
+        if (!*kept)
+            zframe_destroy (&reply);
+    }
+    free (call.kept_payload);
+    return reply;
+}
+
+//  A retry of a method that kept a short form: the stored envelope with
+//  the payload its replay rebuilds. NULL when the replay failed.
+static zframe_t *
+s_replay (s_worker_t *self, tsr_replay_fn *replay, const tsr_envelope_t *request,
+          const char *caller, const uint8_t *stored, size_t stored_size)
+{
+    tsr_envelope_t *envelope = tessera__v1__envelope__unpack (NULL, stored_size, stored);
+    if (!envelope)
+        return NULL;
+    const tsr_bus_server_config_t *config = self->args->config;
+    tsr_call_t call = {
+        .service = config->service, .instance_id = config->instance_id,
+        .caller_key = caller, .caller_roles = self->caller_roles, .request = request,
+        .db = self->db, .state = config->state, .metrics = config->metrics
+    };
+    zframe_t *reply = NULL;
+    tsr_status_t status = replay (&call, envelope->payload.data, envelope->payload.len);
+    if (status == TESSERA__V1__STATUS__STATUS_OK) {
+        ProtobufCBinaryData kept = envelope->payload;
+        envelope->payload.data = call.reply_payload;
+        envelope->payload.len = call.reply_size;
+        reply = s_pack (envelope);
+        envelope->payload = kept;
+    }
+    else
+        tsr_log_error (request->trace_id, "bus.replay_failed", "method", request->method,
+                       "reason", call.message, "db_error", tsr_db_error (self->db), NULL);
+    free (call.reply_payload);
+    free (call.kept_payload);
+    tessera__v1__envelope__free_unpacked (envelope, NULL);
     return reply;
 }
 
@@ -164,7 +237,9 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
     if (method->flags & TSR_METHOD_READ_ONLY) {
         if (tsr_db_begin (self->db))
             return s_unavailable (self, request, status);
-        zframe_t *reply = s_run_handler (self, method, request, caller, status);
+        zframe_t *kept = NULL;
+        zframe_t *reply = s_run_handler (self, method, request, caller, status, &kept);
+        zframe_destroy (&kept);
         tsr_db_rollback (self->db);
         return reply;
     }
@@ -186,7 +261,15 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
         zframe_t *reply;
         if (strcmp (PQgetvalue (res, 0, 0), request->method) == 0
         &&  PQgetlength (res, 0, 1) == 32 && memcmp (PQgetvalue (res, 0, 1), digest, 32) == 0) {
-            reply = zframe_new (PQgetvalue (res, 0, 2), (size_t) PQgetlength (res, 0, 2));
+            const uint8_t *stored = (const uint8_t *) PQgetvalue (res, 0, 2);
+            size_t stored_size = (size_t) PQgetlength (res, 0, 2);
+            tsr_replay_fn *replay = s_find_replay (self->args->config, method->name);
+            reply = replay ? s_replay (self, replay, request, caller, stored, stored_size)
+                           : zframe_new (stored, stored_size);
+            if (!reply) {
+                PQclear (res);
+                return s_unavailable (self, request, status);
+            }
             *status = TESSERA__V1__STATUS__STATUS_OK;
             tsr_log_info (request->trace_id, "bus.replayed", "method", request->method,
                           "request_id", request->request_id, NULL);
@@ -201,15 +284,19 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
         return reply;
     }
     PQclear (res);
-    zframe_t *reply = s_run_handler (self, method, request, caller, status);
+    zframe_t *kept = NULL;
+    zframe_t *reply = s_run_handler (self, method, request, caller, status, &kept);
     if (*status != TESSERA__V1__STATUS__STATUS_OK || !reply) {
         tsr_db_rollback (self->db);
         return reply;
     }
+    if (!kept)
+        kept = reply;
     //  A reply that carries secrets (key shares) is sent once and never
     //  stored: a retry gets a refusal that says so, not a second effect.
-    zframe_t *kept = reply;
     if (method->flags & TSR_METHOD_SECRET_REPLY) {
+        if (kept != reply)
+            zframe_destroy (&kept);
         tsr_status_t refusal = TESSERA__V1__STATUS__STATUS_FAILED_PRECONDITION;
         kept = s_reply_frame (self->args->config, request, refusal,
                               "this request was served once; its reply held secrets and is not kept",

@@ -23,6 +23,20 @@ tsr_call_reply (tsr_call_t *call, const ProtobufCMessage *message, const char *t
     return TESSERA__V1__STATUS__STATUS_OK;
 }
 
+int
+tsr_call_keep (tsr_call_t *call, const ProtobufCMessage *message)
+{
+    size_t size = protobuf_c_message_get_packed_size (message);
+    uint8_t *kept = malloc (size ? size : 1);
+    if (!kept)
+        return -1;
+    protobuf_c_message_pack (message, kept);
+    free (call->kept_payload);
+    call->kept_payload = kept;
+    call->kept_size = size;
+    return 0;
+}
+
 tsr_status_t
 tsr_call_fail (tsr_call_t *call, tsr_status_t status, const char *format, ...)
 {

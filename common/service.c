@@ -282,7 +282,8 @@ tsr_service_main (const tsr_service_definition_t *definition, int argc, char **a
         .service = definition->name, .instance_id = instance_id, .endpoint = settings.bus,
         .cert = cert, .db_dsn = settings.dsn, .schema = settings.schema,
         .workers = (int) settings.workers, .methods = definition->methods,
-        .method_count = definition->method_count, .state = state, .metrics = metrics,
+        .method_count = definition->method_count, .replays = definition->replays,
+        .replay_count = definition->replay_count, .state = state, .metrics = metrics,
         .keyring_dir = settings.keyring,
         .resolve_roles = definition->resolve_roles ? definition->resolve_roles
                                                    : tsr_role_client_resolve,

@@ -213,19 +213,58 @@ ca_handle_sign_crl (tsr_call_t *call)
                               "cannot sign the CRL (was the key deactivated meanwhile?)");
     }
     tsr_status_t status;
-    if (s_store (call, issuer, crl.der, crl.size, number, base, covered, now, hours, entry_count))
-        status = tsr_call_fail (call, S_UNAVAILABLE, "cannot store the CRL");
-    else {
-        Tessera__V1__SignCrlReply reply = TESSERA__V1__SIGN_CRL_REPLY__INIT;
-        reply.crl_der.data = crl.der;
-        reply.crl_der.len = crl.size;
-        reply.crl_number = number;
-        reply.this_update_unix = (int64_t) now;
-        reply.next_update_unix = (int64_t) (now + hours * 3600);
-        status = tsr_call_reply (call, &reply.base, base ? "delta CRL signed" : "full CRL signed");
-        tsr_log_info (call->request->trace_id, "ca.crl_signed", "issuer", issuer, NULL);
+    if (s_store (call, issuer, crl.der, crl.size, number, base, covered, now, hours, entry_count)) {
+        ca_crl_der_free (&crl);
+        return tsr_call_fail (call, S_UNAVAILABLE, "cannot store the CRL");
     }
+    Tessera__V1__SignCrlReply reply = TESSERA__V1__SIGN_CRL_REPLY__INIT;
+    reply.crl_der.data = crl.der;
+    reply.crl_der.len = crl.size;
+    reply.crl_number = number;
+    reply.this_update_unix = (int64_t) now;
+    reply.next_update_unix = (int64_t) (now + hours * 3600);
+    reply.issuer_sha256 = issuer;
+    status = tsr_call_reply (call, &reply.base, base ? "delta CRL signed" : "full CRL signed");
     ca_crl_der_free (&crl);
+    //  Kept under the request id: the reply without the DER, which its
+    //  crls row holds (ca_replay_sign_crl puts it back on a retry).
+    reply.crl_der.data = NULL;
+    reply.crl_der.len = 0;
+    if (status == TESSERA__V1__STATUS__STATUS_OK && tsr_call_keep (call, &reply.base))
+        status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "out of memory");
+    if (status == TESSERA__V1__STATUS__STATUS_OK)
+        tsr_log_info (call->request->trace_id, "ca.crl_signed", "issuer", issuer, NULL);
     return status;
 }
 
+tsr_status_t
+ca_replay_sign_crl (tsr_call_t *call, const uint8_t *kept, size_t kept_size)
+{
+    Tessera__V1__SignCrlReply *reply = tessera__v1__sign_crl_reply__unpack (NULL, kept_size, kept);
+    if (!reply)
+        return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL,
+                              "the stored SignCrl reply does not decode");
+    tsr_status_t status;
+    if (reply->crl_der.len > 0)         //  kept whole, before short forms were
+        status = tsr_call_reply (call, &reply->base, NULL);
+    else {
+        char number [24];
+        snprintf (number, sizeof number, "%llu", (unsigned long long) reply->crl_number);
+        const char *values [] = { reply->issuer_sha256, number };
+        PGresult *res = tsr_db_query_ex (call->db,
+            "SELECT crl_der FROM crls WHERE issuer_sha256 = $1 AND crl_number = $2::bigint",
+            2, values, NULL, NULL, 1);
+        if (res && PQntuples (res) == 1) {
+            ProtobufCBinaryData none = reply->crl_der;
+            reply->crl_der.data = (uint8_t *) PQgetvalue (res, 0, 0);
+            reply->crl_der.len = (size_t) PQgetlength (res, 0, 0);
+            status = tsr_call_reply (call, &reply->base, NULL);
+            reply->crl_der = none;
+        }
+        else
+            status = tsr_call_fail (call, S_UNAVAILABLE, "cannot read the stored CRL");
+        PQclear (res);
+    }
+    tessera__v1__sign_crl_reply__free_unpacked (reply, NULL);
+    return status;
+}

@@ -21,6 +21,8 @@ tsr_status_t ca_handle_get_status (tsr_call_t *call);
 tsr_status_t ca_handle_get_certificate (tsr_call_t *call);
 tsr_status_t ca_handle_ca_certificates (tsr_call_t *call);
 tsr_status_t ca_handle_sign_crl (tsr_call_t *call);
+//  A retried SignCrl: its reply again, the DER read from the crls row.
+tsr_status_t ca_replay_sign_crl (tsr_call_t *call, const uint8_t *kept, size_t kept_size);
 tsr_status_t ca_handle_list_revoked (tsr_call_t *call);
 
 //  IssueCertificate's pure first step: everything about the request that

@@ -37,12 +37,19 @@ static const tsr_method_t s_methods [] = {
     { "ListRevoked", ca_handle_list_revoked, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },
 };
 
+//  A full CRL of a million entries is 49 MB: kept once, in its crls row.
+static const tsr_replay_t s_replays [] = {
+    { "SignCrl", ca_replay_sign_crl },
+};
+
 static const tsr_service_definition_t s_definition = {
     .name = "ca",
     .port_offset = 3,
     .migrations = &tsr_ca_migrations,
     .methods = s_methods,
     .method_count = sizeof s_methods / sizeof s_methods [0],
+    .replays = s_replays,
+    .replay_count = sizeof s_replays / sizeof s_replays [0],
     .state_new = ca_state_new,
     .state_destroy = ca_state_destroy,
     .on_start = ca_state_on_start,

@@ -593,6 +593,28 @@ def test_crl_entries_dates_rounded_to_the_second_and_holds_listed(system, active
     assert reason == x509.ReasonFlags.certificate_hold
 
 
+def test_signcrl_retry_same_reply_crl_stored_once(system, active):
+    first, first_raw = sign_crl_raw(system, "it-crl-retry")
+    signed = ca_pb2.SignCrlReply.FromString(first.payload)
+    assert signed.crl_der and len(signed.issuer_sha256) == 64
+    again, again_raw = sign_crl_raw(system, "it-crl-retry")
+    assert again_raw == first_raw                      # the first reply's bytes
+    rows = ca_rows(system, "SELECT crl_der FROM ca.crls WHERE issuer_sha256 = %s"
+                   " AND crl_number = %s", signed.issuer_sha256, signed.crl_number)
+    assert [bytes(r[0]) for r in rows] == [signed.crl_der]
+    assert ca_rows(system, "SELECT count(*) FROM ca.crls WHERE crl_number > %s",
+                   signed.crl_number) == [(0,)]       # one effect
+    # The request id keeps the reply without the DER, which the crls row holds.
+    (stored,), = ca_rows(system, "SELECT reply FROM ca.bus_requests WHERE request_id = %s",
+                         "it-crl-retry")
+    assert len(bytes(stored)) < 1024
+    kept = ca_pb2.SignCrlReply.FromString(envelope_pb2.Envelope.FromString(bytes(stored)).payload)
+    assert not kept.crl_der and kept.crl_number == signed.crl_number
+    # Another identity's request id is another request.
+    other, _ = sign_crl_raw(system, "it-crl-retry", identity="publisher")
+    assert ca_pb2.SignCrlReply.FromString(other.payload).crl_number == signed.crl_number + 1
+
+
 def test_chain_from_the_service(system, active):
     out = system.root / "chain"
     out.mkdir()

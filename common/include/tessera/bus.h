@@ -42,12 +42,26 @@ typedef struct {
     uint8_t *reply_payload;         //  set by the handler (malloc), may stay NULL
     size_t reply_size;
     char message [TSR_CALL_MESSAGE_MAX];  //  the reply's status message
+    //  What is stored under the request id instead of reply_payload, for
+    //  a method with a replay (tsr_call_keep; malloc, may stay NULL).
+    uint8_t *kept_payload;
+    size_t kept_size;
 } tsr_call_t;
 
 //  Returns the reply status. STATUS_OK commits the transaction and stores
 //  the reply under the request id; any other status rolls back, so bad input
 //  changes nothing, and the reply is not stored.
 typedef tsr_status_t (tsr_handler_fn) (tsr_call_t *call);
+
+//  A method whose reply holds something large that its handler stores
+//  anyway (a CRL, in its table) keeps a short form under the request id
+//  instead of a second copy: the handler calls tsr_call_keep beside
+//  tsr_call_reply, and on a retry the method's replay turns the short form
+//  back into the same payload (tsr_call_reply), reading what it needs in
+//  the retry's transaction (call->db; rolled back after). The retry gets
+//  the first reply's bytes, as for any method; if the replay fails, it gets
+//  UNAVAILABLE and may retry again.
+typedef tsr_status_t (tsr_replay_fn) (tsr_call_t *call, const uint8_t *kept, size_t kept_size);
 
 //  Handler helpers. tsr_call_reply packs message as the reply payload and
 //  returns STATUS_OK with text as the status message (STATUS_INTERNAL when
@@ -57,6 +71,9 @@ tsr_status_t tsr_call_reply (tsr_call_t *call, const ProtobufCMessage *message,
                              const char *text);
 tsr_status_t tsr_call_fail (tsr_call_t *call, tsr_status_t status, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
+//  Packs message as the short form stored under the request id (see
+//  tsr_replay_fn). 0, or -1 when out of memory.
+int tsr_call_keep (tsr_call_t *call, const ProtobufCMessage *message);
 
 //  Unpacks the request's payload as descriptor's message (free with
 //  protobuf_c_message_free_unpacked), or returns NULL with *status and the
@@ -81,6 +98,12 @@ typedef struct {
     uint32_t roles;
 } tsr_method_t;
 
+//  A method that keeps a short form of its replies (see tsr_replay_fn).
+typedef struct {
+    const char *name;
+    tsr_replay_fn *replay;
+} tsr_replay_t;
+
 //  Resolves a caller's operator roles (not TSR_ROLE_SERVICE, which the bus
 //  gives to the services' own keys from the keyring). Returns 0 with
 //  *roles (0 for an unknown or disabled key), or -1 when the source cannot
@@ -99,6 +122,8 @@ typedef struct {
     int workers;
     const tsr_method_t *methods;    //  the service's table (Ping and ListEvents are added)
     size_t method_count;
+    const tsr_replay_t *replays;    //  methods keeping a short form (may be NULL)
+    size_t replay_count;
     void *state;
     tsr_metrics_t *metrics;         //  may be NULL
     const char *keyring_dir;        //  the services' own keys: <service>.cert

@@ -27,6 +27,8 @@ typedef struct {
     const tsr_migration_set_t *migrations;  //  the service's own, may be NULL
     const tsr_method_t *methods;
     size_t method_count;
+    const tsr_replay_t *replays;        //  methods keeping a short form of replies
+    size_t replay_count;
     //  Optional: the service's state, shared by the workers.
     void *(*state_new) (tsr_config_t *config, char *err, size_t err_size);
     void (*state_destroy) (void **state_p);
