@@ -102,6 +102,8 @@ s_key_taken (tsr_call_t *call, const char *spki_sha256, const char *holder_id)
     return taken;
 }
 
+//  0 when the row is stored, 1 when its serial is taken (nothing stored),
+//  -1 on error (the transaction is then aborted).
 static int
 s_store (tsr_call_t *call, s_request_t *request, X509 *cert, const char *spki_sha256,
          const char *issuer_sha256, char serial_hex [CA_SERIAL_HEX_MAX + 1])
@@ -133,9 +135,9 @@ s_store (tsr_call_t *call, s_request_t *request, X509 *cert, const char *spki_sh
         " use, level, spki_sha256, subject, not_before, not_after, certificate_der, issued_by,"
         " key_escrowed)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10), to_timestamp($11), $12, $13,"
-        " $14)",
+        " $14) ON CONFLICT (serial) DO NOTHING",
         14, values, lengths, formats, 0);
-    rc = res ? 0 : -1;
+    rc = !res ? -1 : strcmp (PQcmdTuples (res), "1") == 0 ? 0 : 1;
     PQclear (res);
 done:
     OPENSSL_free (der);
@@ -267,7 +269,10 @@ ca_handle_issue (tsr_call_t *call)
     //  The lock covers the signature only (the key store's session signs
     //  one at a time); the database work runs beside other issuances.
     //  A serial collision (2^-127 per pair) is met by drawing again; the
-    //  primary key is what makes serials unique.
+    //  primary key is what makes serials unique. The insert skips a taken
+    //  serial (ON CONFLICT) and the transaction goes on, without a
+    //  savepoint's round trip; any other failure ends the transaction and
+    //  the client retries with the same request id.
     for (int attempt = 0; attempt < S_INSERT_ATTEMPTS; attempt++) {
         char err [256] = "";
         X509_free (cert);
@@ -290,13 +295,10 @@ ca_handle_issue (tsr_call_t *call)
             status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "cannot issue: %s", err);
             goto done;
         }
-        PGresult *res = tsr_db_prepared (call->db, "SAVEPOINT issue", 0, NULL);
-        PQclear (res);
-        if (s_store (call, request, cert, spki_sha256, issuer_sha256, serial_hex) == 0)
+        int stored = s_store (call, request, cert, spki_sha256, issuer_sha256, serial_hex);
+        if (stored == 0)
             break;
-        bool collision = strcmp (tsr_db_sqlstate (call->db), "23505") == 0;
-        res = tsr_db_query (call->db, "ROLLBACK TO SAVEPOINT issue", 0, NULL);
-        PQclear (res);
+        bool collision = stored > 0;
         if (!collision || attempt + 1 == S_INSERT_ATTEMPTS) {
             status = tsr_call_fail (call, collision ? TESSERA__V1__STATUS__STATUS_INTERNAL
                                                     : TESSERA__V1__STATUS__STATUS_UNAVAILABLE,
