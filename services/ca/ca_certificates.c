@@ -60,53 +60,51 @@ s_reply_record (tsr_call_t *call, PGresult *res, const char *text)
     return status;
 }
 
-//  The same card request and use again: the first certificate when the key
-//  is the same. Returns -1 when there is none (go on and issue).
+//  One statement for the two questions asked before signing: the same
+//  card request and use again (the first certificate when the key is the
+//  same, a refusal otherwise), and the key certified for another holder
+//  (refused). Returns -1 when neither holds (go on and issue), 0 with
+//  *status set otherwise.
 static int
-s_existing (tsr_call_t *call, s_request_t *request, const char *spki_sha256, tsr_status_t *status)
+s_precheck (tsr_call_t *call, s_request_t *request, const char *spki_sha256, tsr_status_t *status)
 {
     char use [8];
     snprintf (use, sizeof use, "%d", (int) request->use);
-    const char *values [] = { request->card_request_id, use };
+    const char *values [] = { request->card_request_id, use, spki_sha256, request->holder_id };
     PGresult *res = tsr_db_prepared (call->db,
-        CA_RECORD_SELECT " WHERE card_request_id = $1 AND use = $2", 2, values);
-    if (!res) {
+        "SELECT " CA_RECORD_COLUMNS ", EXISTS (SELECT 1 FROM certificates"
+        " WHERE spki_sha256 = $3 AND holder_id <> $4) FROM (SELECT 1) AS one"
+        " LEFT JOIN certificates ON card_request_id = $1 AND use = $2", 4, values);
+    if (!res || PQntuples (res) != 1) {
+        PQclear (res);
         *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot read certificates");
         return 0;
     }
-    if (PQntuples (res) == 0) {
-        PQclear (res);
-        return -1;
+    int rc = 0;
+    if (!PQgetisnull (res, 0, 0)) {
+        if (strcmp (PQgetvalue (res, 0, 13), spki_sha256) == 0)
+            *status = s_reply_record (call, res, "certificate issued before for this card request");
+        else
+            *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_CONFLICT,
+                                     "card request %s already has a certificate for this use, with another key",
+                                     request->card_request_id);
     }
-    if (strcmp (PQgetvalue (res, 0, 13), spki_sha256) == 0)
-        *status = s_reply_record (call, res, "certificate issued before for this card request");
     else
-        *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_CONFLICT,
-                                 "card request %s already has a certificate for this use, with another key",
-                                 request->card_request_id);
+    if (strcmp (PQgetvalue (res, 0, 14), "t") == 0)
+        *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_ALREADY_EXISTS,
+                                 "this public key is certified for another holder");
+    else
+        rc = -1;
     PQclear (res);
-    return 0;
+    return rc;
 }
 
-//  True when the key is certified for another holder (or on error).
-static int
-s_key_taken (tsr_call_t *call, const char *spki_sha256, const char *holder_id)
-{
-    const char *values [] = { spki_sha256, holder_id };
-    PGresult *res = tsr_db_prepared (call->db,
-        "SELECT 1 FROM certificates WHERE spki_sha256 = $1 AND holder_id <> $2 LIMIT 1", 2, values);
-    if (!res)
-        return -1;
-    int taken = PQntuples (res) > 0;
-    PQclear (res);
-    return taken;
-}
-
-//  0 when the row is stored, 1 when its serial is taken (nothing stored),
-//  -1 on error (the transaction is then aborted).
+//  0 when the row is stored (*row: it as CA_RECORD_COLUMNS), 1 when its
+//  serial is taken (nothing stored), -1 on error (the transaction is then
+//  aborted).
 static int
 s_store (tsr_call_t *call, s_request_t *request, X509 *cert, const char *spki_sha256,
-         const char *issuer_sha256, char serial_hex [CA_SERIAL_HEX_MAX + 1])
+         const char *issuer_sha256, char serial_hex [CA_SERIAL_HEX_MAX + 1], PGresult **row)
 {
     const ASN1_INTEGER *serial = X509_get0_serialNumber (cert);
     ca_hex (ASN1_STRING_get0_data (serial), (size_t) ASN1_STRING_length (serial), serial_hex);
@@ -135,10 +133,13 @@ s_store (tsr_call_t *call, s_request_t *request, X509 *cert, const char *spki_sh
         " use, level, spki_sha256, subject, not_before, not_after, certificate_der, issued_by,"
         " key_escrowed)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10), to_timestamp($11), $12, $13,"
-        " $14) ON CONFLICT (serial) DO NOTHING",
+        " $14) ON CONFLICT (serial) DO NOTHING RETURNING " CA_RECORD_COLUMNS,
         14, values, lengths, formats, 0);
-    rc = !res ? -1 : strcmp (PQcmdTuples (res), "1") == 0 ? 0 : 1;
-    PQclear (res);
+    rc = !res ? -1 : PQntuples (res) == 1 ? 0 : 1;
+    if (rc == 0)
+        *row = res;
+    else
+        PQclear (res);
 done:
     OPENSSL_free (der);
     OPENSSL_free (subject);
@@ -147,16 +148,22 @@ done:
 
 //  certificateHold at issuance: the certificate is on hold until the
 //  holder activates the card (revocation's release lifts it).
+//  *row: the certificate on hold, as CA_RECORD_COLUMNS.
 static int
-s_hold (tsr_call_t *call, const char *serial_hex)
+s_hold (tsr_call_t *call, const char *serial_hex, PGresult **row)
 {
     const char *values [] = { serial_hex };
-    PGresult *res = tsr_db_query (call->db,
+    PGresult *res = tsr_db_prepared (call->db,
         "WITH next AS (UPDATE status_counter SET last_seq = last_seq + 1 RETURNING last_seq)"
         " UPDATE certificates SET state = 3, reason = 6, revoked_at = now(),"
-        " change_seq = (SELECT last_seq FROM next) WHERE serial_hex = $1", 1, values);
-    PQclear (res);
-    return res ? 0 : -1;
+        " change_seq = (SELECT last_seq FROM next) WHERE serial_hex = $1"
+        " RETURNING " CA_RECORD_COLUMNS, 1, values);
+    if (!res || PQntuples (res) != 1) {
+        PQclear (res);
+        return -1;
+    }
+    *row = res;
+    return 0;
 }
 
 //  The outbox event, then the audit row: the audit chain's head is the
@@ -253,19 +260,12 @@ ca_handle_issue (tsr_call_t *call)
     EVP_PKEY *key = NULL;
     X509_NAME *subject = NULL;
     X509 *cert = NULL;
+    PGresult *row = NULL;           //  the stored certificate, for the reply
     bool locked = false;
     char spki_sha256 [65] = "", serial_hex [CA_SERIAL_HEX_MAX + 1] = "", issuer_sha256 [65];
     tsr_status_t status = ca_issue_check (call, request, &profile, &key, spki_sha256, &subject);
-    if (status != TESSERA__V1__STATUS__STATUS_OK || s_existing (call, request, spki_sha256, &status) == 0)
+    if (status != TESSERA__V1__STATUS__STATUS_OK || s_precheck (call, request, spki_sha256, &status) == 0)
         goto done;
-    int taken = s_key_taken (call, spki_sha256, request->holder_id);
-    if (taken) {
-        status = taken < 0
-            ? tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot read certificates")
-            : tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_ALREADY_EXISTS,
-                             "this public key is certified for another holder");
-        goto done;
-    }
     //  The lock covers the signature only (the key store's session signs
     //  one at a time); the database work runs beside other issuances.
     //  A serial collision (2^-127 per pair) is met by drawing again; the
@@ -295,7 +295,7 @@ ca_handle_issue (tsr_call_t *call)
             status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "cannot issue: %s", err);
             goto done;
         }
-        int stored = s_store (call, request, cert, spki_sha256, issuer_sha256, serial_hex);
+        int stored = s_store (call, request, cert, spki_sha256, issuer_sha256, serial_hex, &row);
         if (stored == 0)
             break;
         bool collision = stored > 0;
@@ -307,17 +307,15 @@ ca_handle_issue (tsr_call_t *call)
         }
         serial_hex [0] = 0;
     }
-    if (request->on_hold && s_hold (call, serial_hex)) {
-        status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot record the issuance");
-        goto done;
+    if (request->on_hold) {
+        PQclear (row);
+        row = NULL;
+        if (s_hold (call, serial_hex, &row)) {
+            status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot record the issuance");
+            goto done;
+        }
     }
-    const char *values [] = { serial_hex };
-    PGresult *res = tsr_db_prepared (call->db, CA_RECORD_SELECT " WHERE serial_hex = $1", 1, values);
-    if (!res || PQntuples (res) != 1)
-        status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot read the certificate back");
-    else
-        status = s_reply_record (call, res, "certificate issued");
-    PQclear (res);
+    status = s_reply_record (call, row, "certificate issued");
     //  The event and the audit row last: each locks a row (the outbox
     //  counter, the audit chain's head) that every issuance waits for
     //  until this transaction commits, so nothing else runs while they
@@ -333,6 +331,7 @@ ca_handle_issue (tsr_call_t *call)
 done:
     if (locked)
         pthread_mutex_unlock (&state->lock);
+    PQclear (row);
     X509_free (cert);
     X509_NAME_free (subject);
     EVP_PKEY_free (key);

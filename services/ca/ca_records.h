@@ -12,13 +12,15 @@
 
 #define CA_SERIAL_HEX_MAX 40
 
-//  The query prefix ca_record_from_row reads: text results, the DER as hex.
-#define CA_RECORD_SELECT \
-    "SELECT serial_hex, encode(certificate_der, 'hex'), card_request_id, holder_id, use, level," \
+//  The columns ca_record_from_row reads: text results, the DER as hex
+//  (also what an INSERT or UPDATE of a certificate RETURNs).
+#define CA_RECORD_COLUMNS \
+    "serial_hex, encode(certificate_der, 'hex'), card_request_id, holder_id, use, level," \
     " extract(epoch FROM not_before)::bigint, extract(epoch FROM not_after)::bigint," \
     " state, coalesce(reason, -1), coalesce(extract(epoch FROM revoked_at)::bigint, 0)," \
-    " coalesce(extract(epoch FROM invalidity_date)::bigint, 0), issuer_sha256, spki_sha256" \
-    " FROM certificates"
+    " coalesce(extract(epoch FROM invalidity_date)::bigint, 0), issuer_sha256, spki_sha256"
+//  The query prefix ca_record_from_row reads.
+#define CA_RECORD_SELECT "SELECT " CA_RECORD_COLUMNS " FROM certificates"
 
 //  Holds the strings and DER of one record (valid while the result lives).
 typedef struct {
