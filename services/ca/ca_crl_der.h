@@ -3,9 +3,10 @@
     OpenSSL's X509_CRL holds each entry as half a dozen heap objects (an
     X509_REVOKED, its serial, time and extension stack), several hundred
     bytes and a few microseconds per entry, and then encodes them all again.
-    Here the entries are compact records (read from the database in
-    batches, sorted as X509_CRL_sort sorts them), and revokedCertificates is
-    written straight into the buffer that becomes the CRL; the header parts
+    Here the entries are compact records (streamed from the database by
+    ca_crl_copy, sorted as X509_CRL_sort sorts them), and
+    revokedCertificates is written straight into the buffer that becomes the
+    CRL; the header parts
     (issuer, times, algorithm, CRL extensions) still come from OpenSSL's
     encoders. The CRL is the same DER that X509_CRL_sign would make.
 

@@ -352,10 +352,11 @@ def main():
     print("""
 tessera SignCrl: a bus round trip; in the ca process a transaction that locks
   the issuer row and the status counter, reads every revoked or held
-  certificate, builds the CRL, signs it with the key in the SoftHSM2 token (one
-  PKCS#11 signature), stores it (crls row with the DER, an audit row) and, as
-  for every method that is not read-only, keeps the reply (the CRL again) under
-  its request id before it commits.
+  certificate (binary COPY), builds the CRL, signs it with the key in the
+  SoftHSM2 token (one PKCS#11 signature), stores it (crls row with the DER, by
+  COPY; an audit row) and, as for every method that is not read-only, keeps
+  the reply under its request id before it commits (a short form without the
+  DER, which the crls row holds).
 tessera ca crl: the same, plus starting the CLI, its CURVE handshake and the
   PEM file written.
 openssl ca -gencrl: a process that reads index.txt, the key file and the CA
