@@ -7,7 +7,8 @@
     ca_crl_copy, sorted as X509_CRL_sort sorts them), and
     revokedCertificates is written straight into the buffer that becomes the
     CRL; the header parts (issuer, times, algorithm, CRL extensions) still
-    come from OpenSSL's encoders. The CRL is the same DER that X509_CRL_sign would make.
+    come from OpenSSL's encoders. The CRL is the same DER that X509_CRL_sign
+    would make.
 
     Two steps, so that the key's lock is held only for the signature:
     ca_crl_der_tbs writes the to-be-signed part, ca_crl_der_sign signs it and
