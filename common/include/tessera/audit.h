@@ -12,6 +12,12 @@
       big-endian), then actor, action, subject, trace_id, details each as a
       4-byte big-endian length and its bytes, then the previous row's hash
       (32 zero bytes before the first row).
+
+    An append is one statement: PostgreSQL moves the head on and hashes the
+    row (the fields' bytes as the client sent them), so the head's row lock,
+    held until the caller's transaction ends, is taken by one round trip;
+    append as late in the transaction as the work allows. tsr_audit_hash is
+    the same function in C, and verify uses it.
 */
 #ifndef TSR_AUDIT_H
 #define TSR_AUDIT_H
