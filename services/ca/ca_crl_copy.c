@@ -203,17 +203,21 @@ ca_crl_copy_entries (tsr_db_t *db, const char *issuer, uint64_t base, uint64_t b
         return -1;
     }
     char sql [512];
-    if (base)
-        snprintf (sql, sizeof sql,
+    int written = base
+        ? snprintf (sql, sizeof sql,
                   "COPY (SELECT serial, state, reason, revoked_at, invalidity_date"
                   " FROM certificates WHERE issuer_sha256 = %s AND change_seq > %" PRIu64 ")"
-                  " TO STDOUT (FORMAT binary)", quoted, base_covers);
-    else
-        snprintf (sql, sizeof sql,
+                  " TO STDOUT (FORMAT binary)", quoted, base_covers)
+        : snprintf (sql, sizeof sql,
                   "COPY (SELECT serial, state, reason, revoked_at, invalidity_date"
                   " FROM certificates WHERE issuer_sha256 = %s AND state IN (2, 3))"
                   " TO STDOUT (FORMAT binary)", quoted);
     PQfreemem (quoted);
+    if (written < 0 || (size_t) written >= sizeof sql) {
+        tsr_log_error (trace_id, "ca.crl_copy_failed", "step", "reading the entries",
+                       "reason", "the issuer does not fit in the statement", NULL);
+        return -1;
+    }
     PGresult *res = PQexec (conn, sql);
     bool started = PQresultStatus (res) == PGRES_COPY_OUT;
     PQclear (res);
