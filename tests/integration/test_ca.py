@@ -593,8 +593,14 @@ def test_crl_entries_dates_rounded_to_the_second_and_holds_listed(system, active
     assert reason == x509.ReasonFlags.certificate_hold
 
 
+# The first SignCrl reply of test_signcrl_retry..., for the retry after a
+# restart at the end of the module.
+FIRST_CRL_REPLY = {}
+
+
 def test_signcrl_retry_same_reply_crl_stored_once(system, active):
     first, first_raw = sign_crl_raw(system, "it-crl-retry")
+    FIRST_CRL_REPLY["raw"] = first_raw
     signed = ca_pb2.SignCrlReply.FromString(first.payload)
     assert signed.crl_der and len(signed.issuer_sha256) == 64
     again, again_raw = sign_crl_raw(system, "it-crl-retry")
@@ -644,3 +650,20 @@ def test_deactivate_then_restart_leave_the_key_inactive(system, active):
         envelope_pb2.STATUS_FAILED_PRECONDITION
     assert activate(system, "carol", active["shares"]["carol"]).returncode == 0
     assert json.loads(system.cli("--json", "ca", "status", identity="officer").stdout)["active"] is False
+
+
+def test_signcrl_retry_after_a_restart_gets_its_reply_without_the_key(system, active):
+    # The ca was restarted above and its key is not active: no new CRL, but
+    # a retry of one signed before gets the first reply, its DER read back
+    # from the crls row.
+    assert "raw" in FIRST_CRL_REPLY, "test_signcrl_retry_same_reply_crl_stored_once did not run"
+    client = system.client("ca", "officer")
+    try:
+        fresh, _ = client.call("SignCrl", ca_pb2.SignCrlRequest().SerializeToString(),
+                               request_id="it-crl-after-restart", timeout=30.0)
+        again, again_raw = client.call("SignCrl", ca_pb2.SignCrlRequest().SerializeToString(),
+                                       request_id="it-crl-retry", timeout=30.0)
+    finally:
+        client.close()
+    assert fresh.status == envelope_pb2.STATUS_FAILED_PRECONDITION
+    assert again.status == OK and again_raw == FIRST_CRL_REPLY["raw"]
