@@ -243,15 +243,14 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
         tsr_db_rollback (self->db);
         return reply;
     }
-    //  BEGIN and the lock in one round trip; the lookup is a statement of
-    //  its own, so that its snapshot is taken once the lock is held.
+    //  BEGIN, the lock and the lookup in one round trip; the lookup is a
+    //  statement of its own, so its snapshot is taken once the lock is held
+    //  and it sees a copy of this request that committed meanwhile.
     const char *key [] = { caller, request->request_id };
-    if (tsr_db_begin_with (self->db,
-            "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", 2, key))
-        return s_unavailable (self, request, status);
-    PGresult *res = tsr_db_prepared_ex (self->db,
+    PGresult *res = tsr_db_begin_query (self->db,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", 2, key,
         "SELECT method, payload_sha256, reply FROM bus_requests"
-        " WHERE caller_key = $1 AND request_id = $2", 2, key, NULL, NULL, 1);
+        " WHERE caller_key = $1 AND request_id = $2", 2, key, 1);
     if (!res)
         return s_unavailable (self, request, status);
     uint8_t digest [32];

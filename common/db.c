@@ -259,70 +259,111 @@ tsr_db_commit (tsr_db_t *self)
     return rc;
 }
 
-//  One result of a pipeline: its status (PGRES_FATAL_ERROR when the
-//  connection gave none), the error kept; the NULL that ends a statement's
-//  results is read too.
-static ExecStatusType
-s_pipeline_result (tsr_db_t *self, bool ends_statement)
+//  A statement of a pipeline: fixed SQL kept prepared, or (param_count 0,
+//  not prepared) a command such as BEGIN or COMMIT.
+typedef struct {
+    const char *sql;
+    int param_count;
+    const char *const *values;
+    const int *lengths;
+    const int *formats;
+    bool prepared;
+    const char *name;           //  filled by s_pipeline
+} s_statement_t;
+
+//  One statement's result in a pipeline, and the NULL that ends it. NULL
+//  (the error kept) unless it succeeded.
+static PGresult *
+s_pipeline_result (tsr_db_t *self)
 {
     PGresult *res = PQgetResult (self->conn);
-    ExecStatusType status = res ? PQresultStatus (res) : PGRES_FATAL_ERROR;
-    if (status == PGRES_FATAL_ERROR && !*self->error)
-        s_set_error (self, res ? PQresultErrorMessage (res) : PQerrorMessage (self->conn),
-                     res ? PQresultErrorField (res, PG_DIAG_SQLSTATE) : NULL);
-    PQclear (res);
-    if (res && ends_statement) {
-        PGresult *end = PQgetResult (self->conn);
-        PQclear (end);
+    if (!res) {
+        if (!*self->error)
+            s_set_error (self, PQerrorMessage (self->conn), NULL);
+        return NULL;
     }
-    return status;
+    PGresult *end = PQgetResult (self->conn);
+    PQclear (end);
+    ExecStatusType status = PQresultStatus (res);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+        return res;
+    //  A statement after a failed one is only "aborted": keep the first error.
+    if (status == PGRES_FATAL_ERROR && !*self->error)
+        s_set_error (self, PQresultErrorMessage (res), PQresultErrorField (res, PG_DIAG_SQLSTATE));
+    PQclear (res);
+    return NULL;
 }
 
-//  before (a command without parameters, or NULL), sql (kept prepared)
-//  and after (the same as before) in one round trip, in libpq's pipeline
-//  mode. 0 when all succeeded; -1 otherwise (the error kept), the
-//  connection out of pipeline mode either way.
+//  The statements in order, in one round trip (libpq's pipeline mode).
+//  0 when all succeeded, *last (when not NULL) then holding the last one's
+//  result; -1 otherwise (the error kept). The connection leaves pipeline
+//  mode either way.
 static int
-s_pipeline (tsr_db_t *self, const char *before, const char *sql, int param_count,
-            const char *const *values, const int *lengths, const int *formats,
-            const char *after)
+s_pipeline (tsr_db_t *self, s_statement_t *statements, int count, int result_format,
+            PGresult **last)
 {
-    const char *name = s_prepared_name (self, sql, param_count);
-    if (!name || !PQenterPipelineMode (self->conn)) {
-        if (name)
-            s_set_error (self, PQerrorMessage (self->conn), NULL);
+    //  Preparing is a round trip of its own, done before the pipeline.
+    for (int i = 0; i < count; i++) {
+        s_statement_t *statement = &statements [i];
+        statement->name = statement->prepared
+            ? s_prepared_name (self, statement->sql, statement->param_count) : "";
+        if (!statement->name)
+            return -1;
+    }
+    if (!PQenterPipelineMode (self->conn)) {
+        s_set_error (self, PQerrorMessage (self->conn), NULL);
         return -1;
     }
-    bool sent = (!before || PQsendQueryParams (self->conn, before, 0, NULL, NULL, NULL, NULL, 0))
-        && (*name ? PQsendQueryPrepared (self->conn, name, param_count, values, lengths,
-                                         formats, 0)
-                  : PQsendQueryParams (self->conn, sql, param_count, NULL, values, lengths,
-                                       formats, 0))
-        && (!after || PQsendQueryParams (self->conn, after, 0, NULL, NULL, NULL, NULL, 0))
-        && PQpipelineSync (self->conn);
-    bool ok = sent;
-    if (!sent)
+    bool ok = true;
+    for (int i = 0; i < count && ok; i++) {
+        s_statement_t *statement = &statements [i];
+        int format = i == count - 1 ? result_format : 0;
+        ok = *statement->name
+            ? PQsendQueryPrepared (self->conn, statement->name, statement->param_count,
+                                   statement->values, statement->lengths, statement->formats,
+                                   format)
+            : PQsendQueryParams (self->conn, statement->sql, statement->param_count, NULL,
+                                 statement->values, statement->lengths, statement->formats,
+                                 format);
+    }
+    ok = ok && PQpipelineSync (self->conn);
+    if (!ok)
         s_set_error (self, PQerrorMessage (self->conn), NULL);
     else {
-        int statements = 1 + (before != NULL) + (after != NULL);
-        for (int i = 0; i < statements; i++) {
-            ExecStatusType status = s_pipeline_result (self, true);
-            ok = ok && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
+        for (int i = 0; i < count; i++) {
+            PGresult *res = s_pipeline_result (self);
+            ok = ok && res;
+            if (res && last && i == count - 1)
+                *last = res;
+            else
+                PQclear (res);
         }
-        ok = s_pipeline_result (self, false) == PGRES_PIPELINE_SYNC && ok;
+        PGresult *sync = PQgetResult (self->conn);
+        ok = ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
+        PQclear (sync);
     }
     PQexitPipelineMode (self->conn);
+    if (!ok && last && *last) {
+        PQclear (*last);
+        *last = NULL;
+    }
     return ok ? 0 : -1;
 }
 
-int
-tsr_db_begin_with (tsr_db_t *self, const char *sql, int param_count,
-                   const char *const *values)
+PGresult *
+tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
+                    const char *const *first_values, const char *sql, int param_count,
+                    const char *const *values, int result_format)
 {
     if (self->in_transaction) {
         s_set_error (self, "transaction already open", NULL);
-        return -1;
+        return NULL;
     }
+    s_statement_t statements [] = {
+        { .sql = "BEGIN" },
+        { .sql = first_sql, .param_count = first_count, .values = first_values, .prepared = true },
+        { .sql = sql, .param_count = param_count, .values = values, .prepared = true },
+    };
     //  As any statement outside a transaction: once more on a new
     //  connection when the old one is found gone.
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -330,20 +371,21 @@ tsr_db_begin_with (tsr_db_t *self, const char *sql, int param_count,
         self->error [0] = '\0';
         self->sqlstate [0] = '\0';
         if (s_ensure_connected (self))
-            return -1;
-        if (s_pipeline (self, "BEGIN", sql, param_count, values, NULL, NULL, NULL) == 0) {
+            return NULL;
+        PGresult *res = NULL;
+        if (s_pipeline (self, statements, 3, result_format, &res) == 0) {
             self->in_transaction = true;
-            return 0;
+            return res;
         }
         if (PQstatus (self->conn) == CONNECTION_OK) {
-            //  BEGIN ran and the statement failed: end the aborted transaction.
-            PGresult *res = PQexec (self->conn, "ROLLBACK");
-            PQclear (res);
-            return -1;
+            //  BEGIN ran and a statement failed: end the aborted transaction.
+            PGresult *rollback = PQexec (self->conn, "ROLLBACK");
+            PQclear (rollback);
+            return NULL;
         }
         self->connection_lost = true;
     }
-    return -1;
+    return NULL;
 }
 
 int
@@ -363,7 +405,12 @@ tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
         s_set_error (self, "connection lost inside a transaction", NULL);
         return -1;
     }
-    if (s_pipeline (self, NULL, sql, param_count, values, lengths, formats, "COMMIT") == 0)
+    s_statement_t statements [] = {
+        { .sql = sql, .param_count = param_count, .values = values, .lengths = lengths,
+          .formats = formats, .prepared = true },
+        { .sql = "COMMIT" },
+    };
+    if (s_pipeline (self, statements, 2, 0, NULL) == 0)
         return 0;
     //  The statement failed (the COMMIT was skipped, the transaction is
     //  aborted) or the connection went away: end it either way.

@@ -1,6 +1,7 @@
 """The bus: CURVE admission, Ping, idempotent replies across restarts, and
 bad input that gets an error status while the service keeps serving."""
 import json
+import threading
 import time
 
 import psycopg2
@@ -80,6 +81,40 @@ def test_same_request_id_one_effect_same_reply_also_after_restart(system):
         cur.execute("SELECT count(*) FROM enrollment.bus_requests WHERE request_id = %s",
                     ("it-idem-1",))
         assert cur.fetchone()[0] == 1
+    conn.close()
+
+
+def test_copies_of_a_request_arriving_together_get_one_effect_and_the_same_reply(system):
+    # BEGIN, the request id's lock and the stored-reply lookup go in one
+    # round trip; the lookup must still see the reply a copy committed while
+    # this one waited for the lock (its own snapshot, taken once it holds
+    # the lock), or the copy would run again and fail on the stored reply.
+    clients = [system.client("revocation") for _ in range(4)]
+    try:
+        for n in range(15):
+            request_id = f"it-together-{n}"
+            replies = [None] * len(clients)
+            start = threading.Barrier(len(clients))
+
+            def send(i):
+                start.wait()
+                replies[i] = ping(clients[i], request_id=request_id)
+
+            threads = [threading.Thread(target=send, args=(i,)) for i in range(len(clients))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert [r[0].status for r in replies] == [OK] * len(clients), request_id
+            assert len({raw for _, raw in replies}) == 1, request_id
+    finally:
+        for client in clients:
+            client.close()
+    conn = system.cluster.connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT request_id) FROM revocation.bus_requests"
+                    " WHERE request_id LIKE 'it-together-%%'")
+        assert cur.fetchone() == (15, 15)
     conn.close()
 
 

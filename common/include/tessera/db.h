@@ -29,11 +29,15 @@ tsr_db_t *tsr_db_new (const char *dsn, const char *schema, char *err, size_t err
 void tsr_db_destroy (tsr_db_t **self_p);
 
 int tsr_db_begin (tsr_db_t *self);
-//  BEGIN and a first statement (kept prepared, as tsr_db_prepared; its
-//  result ignored) in one round trip (libpq's pipeline mode): 0 with the
-//  transaction open; -1 with none (see tsr_db_error).
-int tsr_db_begin_with (tsr_db_t *self, const char *sql, int param_count,
-                       const char *const *values);
+//  BEGIN, a first statement (a lock, say; its result ignored) and a query,
+//  in one round trip (libpq's pipeline mode; both statements kept
+//  prepared, as tsr_db_prepared_ex). Each statement still takes its own
+//  snapshot when it starts, so the query sees what committed while the
+//  first one waited. Returns the query's result with the transaction open,
+//  or NULL with none (see tsr_db_error).
+PGresult *tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
+                              const char *const *first_values, const char *sql,
+                              int param_count, const char *const *values, int result_format);
 int tsr_db_commit (tsr_db_t *self);
 //  Runs one more statement (kept prepared, as tsr_db_prepared_ex; text
 //  results ignored) and COMMIT in one round trip (libpq's pipeline mode).
