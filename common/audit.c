@@ -102,15 +102,20 @@ static const char s_append_sql [] =
     " prev_hash, row_hash)"
     " SELECT seq, $1, $2, $3, $4, $5, $6, prev_hash, row_hash FROM head";
 
+static void
+s_at_now (char at_text [24])
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    snprintf (at_text, 24, "%" PRId64, (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000);
+}
+
 int
 tsr_audit_append (tsr_db_t *db, const char *actor, const char *action,
                   const char *subject, const char *trace_id, const char *details)
 {
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
     char at_text [24];
-    snprintf (at_text, sizeof at_text, "%" PRId64,
-              (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000);
+    s_at_now (at_text);
     const char *values [] = { at_text, actor ? actor : "", action ? action : "",
                               subject ? subject : "", trace_id ? trace_id : "",
                               details ? details : "{}" };
@@ -121,6 +126,20 @@ tsr_audit_append (tsr_db_t *db, const char *actor, const char *action,
     int rc = strcmp (PQcmdTuples (res), "1") == 0 ? 0 : -1;
     PQclear (res);
     return rc;
+}
+
+int
+tsr_audit_append_at_commit (tsr_db_t *db, const char *actor, const char *action,
+                            const char *subject, const char *trace_id, const char *details)
+{
+    if (!tsr_db_in_transaction (db))
+        return -1;
+    char at_text [24];
+    s_at_now (at_text);
+    const char *values [] = { at_text, actor ? actor : "", action ? action : "",
+                              subject ? subject : "", trace_id ? trace_id : "",
+                              details ? details : "{}" };
+    return tsr_db_at_commit (db, s_append_sql, 6, values, NULL, NULL);
 }
 
 static int

@@ -17,6 +17,20 @@ typedef struct {
     char name [16];
 } s_prepared_t;
 
+//  Statements sent with the COMMIT (tsr_db_at_commit): their values are
+//  copied, back to back, into one buffer each.
+#define S_AT_COMMIT_MAX 8
+#define S_AT_COMMIT_PARAMS 16
+
+typedef struct {
+    const char *sql;
+    int param_count;
+    char *buffer;
+    const char *values [S_AT_COMMIT_PARAMS];
+    int lengths [S_AT_COMMIT_PARAMS];
+    int formats [S_AT_COMMIT_PARAMS];
+} s_deferred_t;
+
 struct _tsr_db_t {
     PGconn *conn;
     char *dsn;
@@ -29,6 +43,8 @@ struct _tsr_db_t {
     s_prepared_t prepared [S_PREPARED_MAX];
     size_t prepared_count;
     unsigned prepared_generation;   //  the connection they were prepared on
+    s_deferred_t at_commit [S_AT_COMMIT_MAX];
+    int at_commit_count;
 };
 
 static void
@@ -106,6 +122,14 @@ s_prepared_forget (tsr_db_t *self)
     self->prepared_count = 0;
 }
 
+static void
+s_at_commit_forget (tsr_db_t *self)
+{
+    for (int i = 0; i < self->at_commit_count; i++)
+        free (self->at_commit [i].buffer);
+    self->at_commit_count = 0;
+}
+
 void
 tsr_db_destroy (tsr_db_t **self_p)
 {
@@ -113,6 +137,7 @@ tsr_db_destroy (tsr_db_t **self_p)
         return;
     tsr_db_t *self = *self_p;
     s_prepared_forget (self);
+    s_at_commit_forget (self);
     if (self->conn)
         PQfinish (self->conn);
     free (self->dsn);
@@ -245,6 +270,7 @@ tsr_db_begin (tsr_db_t *self)
         s_set_error (self, "transaction already open", NULL);
         return -1;
     }
+    s_at_commit_forget (self);
     if (s_command (self, "BEGIN"))
         return -1;
     self->in_transaction = true;
@@ -254,9 +280,48 @@ tsr_db_begin (tsr_db_t *self)
 int
 tsr_db_commit (tsr_db_t *self)
 {
-    int rc = s_command (self, "COMMIT");
-    self->in_transaction = false;
-    return rc;
+    if (self->at_commit_count == 0) {
+        int rc = s_command (self, "COMMIT");
+        self->in_transaction = false;
+        return rc;
+    }
+    return tsr_db_commit_after (self, NULL, 0, NULL, NULL, NULL);
+}
+
+int
+tsr_db_at_commit (tsr_db_t *self, const char *sql, int param_count,
+                  const char *const *values, const int *lengths, const int *formats)
+{
+    if (!self->in_transaction || self->at_commit_count == S_AT_COMMIT_MAX
+    ||  param_count < 0 || param_count > S_AT_COMMIT_PARAMS) {
+        s_set_error (self, "cannot keep a statement for the commit", NULL);
+        return -1;
+    }
+    s_deferred_t *deferred = &self->at_commit [self->at_commit_count];
+    size_t size = 0;
+    for (int i = 0; i < param_count; i++) {
+        bool binary = formats && formats [i];
+        deferred->formats [i] = binary ? 1 : 0;
+        deferred->lengths [i] = binary ? lengths [i] : 0;
+        size += binary ? (size_t) lengths [i] : strlen (values [i]) + 1;
+    }
+    deferred->buffer = malloc (size ? size : 1);
+    if (!deferred->buffer) {
+        s_set_error (self, "out of memory", NULL);
+        return -1;
+    }
+    char *cursor = deferred->buffer;
+    for (int i = 0; i < param_count; i++) {
+        size_t length = deferred->formats [i] ? (size_t) lengths [i] : strlen (values [i]) + 1;
+        if (length)
+            memcpy (cursor, values [i], length);
+        deferred->values [i] = cursor;
+        cursor += length;
+    }
+    deferred->sql = sql;
+    deferred->param_count = param_count;
+    self->at_commit_count++;
+    return 0;
 }
 
 //  A statement of a pipeline: fixed SQL kept prepared, or (param_count 0,
@@ -359,6 +424,7 @@ tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
         s_set_error (self, "transaction already open", NULL);
         return NULL;
     }
+    s_at_commit_forget (self);
     s_statement_t statements [] = {
         { .sql = "BEGIN" },
         { .sql = first_sql, .param_count = first_count, .values = first_values, .prepared = true },
@@ -396,21 +462,35 @@ tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
     self->error [0] = '\0';
     self->sqlstate [0] = '\0';
     if (!self->in_transaction) {
+        s_at_commit_forget (self);
         s_set_error (self, "no transaction open", NULL);
         return -1;
     }
     self->in_transaction = false;
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
+        s_at_commit_forget (self);
         self->connection_lost = true;
         s_set_error (self, "connection lost inside a transaction", NULL);
         return -1;
     }
-    s_statement_t statements [] = {
-        { .sql = sql, .param_count = param_count, .values = values, .lengths = lengths,
-          .formats = formats, .prepared = true },
-        { .sql = "COMMIT" },
-    };
-    if (s_pipeline (self, statements, 2, 0, NULL) == 0)
+    //  The statements kept for the commit, sql (when given), COMMIT.
+    s_statement_t statements [S_AT_COMMIT_MAX + 2];
+    int count = 0;
+    for (int i = 0; i < self->at_commit_count; i++) {
+        const s_deferred_t *deferred = &self->at_commit [i];
+        statements [count++] = (s_statement_t) {
+            .sql = deferred->sql, .param_count = deferred->param_count,
+            .values = deferred->values, .lengths = deferred->lengths,
+            .formats = deferred->formats, .prepared = true };
+    }
+    if (sql)
+        statements [count++] = (s_statement_t) {
+            .sql = sql, .param_count = param_count, .values = values, .lengths = lengths,
+            .formats = formats, .prepared = true };
+    statements [count++] = (s_statement_t) { .sql = "COMMIT" };
+    int rc = s_pipeline (self, statements, count, 0, NULL);
+    s_at_commit_forget (self);
+    if (rc == 0)
         return 0;
     //  The statement failed (the COMMIT was skipped, the transaction is
     //  aborted) or the connection went away: end it either way.
@@ -426,6 +506,7 @@ tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
 void
 tsr_db_rollback (tsr_db_t *self)
 {
+    s_at_commit_forget (self);
     if (!self->in_transaction)
         return;
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK) {

@@ -6,6 +6,7 @@
 #include "tessera/trace.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,30 +24,45 @@ s_type_valid (const char *type)
     return 1;
 }
 
+//  One statement, one round trip: the counter's row lock (held until the
+//  transaction ends, so that seq grows in commit order) is taken as late as
+//  the caller appends.
+static const char s_append_sql [] =
+    "WITH next AS (UPDATE outbox_counter SET last_seq = last_seq + 1 WHERE id"
+    " RETURNING last_seq),"
+    " added AS (INSERT INTO outbox (seq, type, subject, trace_id, payload)"
+    " SELECT last_seq, $1::text, $2::text, $3::text, $4::bytea FROM next RETURNING seq)"
+    " SELECT seq, pg_notify ('tsr_outbox_' || $5::text, seq::text) FROM added";
+
+//  The append's values; false when the event cannot be appended.
+static bool
+s_values (tsr_db_t *db, const char *type, const char *subject, const char **trace_id,
+          const uint8_t *payload, size_t payload_size, const char *values [5])
+{
+    if (!s_type_valid (type) || !tsr_db_in_transaction (db) || payload_size > INT32_MAX)
+        return false;
+    //  The event carries the trace id of the work that caused it, so the
+    //  services following it log under the same one.
+    *trace_id = tsr_trace_or_current (*trace_id);
+    values [0] = type;
+    values [1] = subject ? subject : "";
+    values [2] = *trace_id ? *trace_id : "";
+    values [3] = payload ? (const char *) payload : "";
+    values [4] = tsr_db_schema (db);
+    return true;
+}
+
 int
 tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
                    const char *trace_id, const uint8_t *payload, size_t payload_size,
                    uint64_t *seq)
 {
-    if (!s_type_valid (type) || !tsr_db_in_transaction (db) || payload_size > INT32_MAX)
+    const char *values [5];
+    if (!s_values (db, type, subject, &trace_id, payload, payload_size, values))
         return -1;
-    //  One statement, one round trip: the counter's row lock (held until
-    //  the transaction ends, so that seq grows in commit order) is taken as
-    //  late as the caller appends.
-    //  The event carries the trace id of the work that caused it, so the
-    //  services following it log under the same one.
-    trace_id = tsr_trace_or_current (trace_id);
-    const char *values [] = { type, subject ? subject : "", trace_id ? trace_id : "",
-                              payload ? (const char *) payload : "", tsr_db_schema (db) };
     int lengths [] = { 0, 0, 0, (int) payload_size, 0 };
     int formats [] = { 0, 0, 0, 1, 0 };
-    PGresult *res = tsr_db_prepared_ex (db,
-        "WITH next AS (UPDATE outbox_counter SET last_seq = last_seq + 1 WHERE id"
-        " RETURNING last_seq),"
-        " added AS (INSERT INTO outbox (seq, type, subject, trace_id, payload)"
-        " SELECT last_seq, $1::text, $2::text, $3::text, $4::bytea FROM next RETURNING seq)"
-        " SELECT seq, pg_notify ('tsr_outbox_' || $5::text, seq::text) FROM added",
-        5, values, lengths, formats, 0);
+    PGresult *res = tsr_db_prepared_ex (db, s_append_sql, 5, values, lengths, formats, 0);
     if (!res || PQntuples (res) != 1) {
         PQclear (res);
         return -1;
@@ -55,6 +71,18 @@ tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
         *seq = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
     PQclear (res);
     return 0;
+}
+
+int
+tsr_events_append_at_commit (tsr_db_t *db, const char *type, const char *subject,
+                             const char *trace_id, const uint8_t *payload, size_t payload_size)
+{
+    const char *values [5];
+    if (!s_values (db, type, subject, &trace_id, payload, payload_size, values))
+        return -1;
+    int lengths [] = { 0, 0, 0, (int) payload_size, 0 };
+    int formats [] = { 0, 0, 0, 1, 0 };
+    return tsr_db_at_commit (db, s_append_sql, 5, values, lengths, formats);
 }
 
 int

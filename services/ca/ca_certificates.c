@@ -166,8 +166,9 @@ s_hold (tsr_call_t *call, const char *serial_hex, PGresult **row)
     return 0;
 }
 
-//  The outbox event, then the audit row: the audit chain's head is the
-//  last row this transaction locks.
+//  The outbox event, then the audit row, both sent with the COMMIT (the
+//  bus worker's, with the stored reply): the two rows every issuance waits
+//  for are locked only through the commit.
 static int
 s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, int64_t not_after)
 {
@@ -181,9 +182,8 @@ s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, 
     if (tessera__v1__certificate_issued__get_packed_size (&event) > sizeof payload)
         return -1;
     size_t size = tessera__v1__certificate_issued__pack (&event, payload);
-    uint64_t seq;
-    if (tsr_events_append (call->db, "certificate.issued", serial_hex, call->request->trace_id,
-                           payload, size, &seq))
+    if (tsr_events_append_at_commit (call->db, "certificate.issued", serial_hex,
+                                     call->request->trace_id, payload, size))
         return -1;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "serial", serial_hex);
@@ -194,8 +194,9 @@ s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, 
     tsr_json_bool (json, "on_hold", request->on_hold);
     tsr_json_bool (json, "key_escrowed", request->key_escrowed);
     char *details = tsr_json_finish (&json);
-    int rc = details ? tsr_audit_append (call->db, call->caller_key, "ca.certificate_issued",
-                                         serial_hex, call->request->trace_id, details) : -1;
+    int rc = details ? tsr_audit_append_at_commit (call->db, call->caller_key,
+                                                   "ca.certificate_issued", serial_hex,
+                                                   call->request->trace_id, details) : -1;
     free (details);
     return rc;
 }
@@ -316,10 +317,9 @@ ca_handle_issue (tsr_call_t *call)
         }
     }
     status = s_reply_record (call, row, "certificate issued");
-    //  The event and the audit row last: each locks a row (the outbox
-    //  counter, the audit chain's head) that every issuance waits for
-    //  until this transaction commits, so nothing else runs while they
-    //  are held but the commit (the bus worker stores the reply with it).
+    //  The event and the audit row last, sent with the commit: each locks a
+    //  row (the outbox counter, the audit chain's head) that every issuance
+    //  waits for until this transaction commits.
     if (status == TESSERA__V1__STATUS__STATUS_OK
     &&  s_record_issue (call, request, serial_hex, ca_asn1_time_unix (X509_get0_notAfter (cert)))) {
         status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_UNAVAILABLE, "cannot record the issuance");

@@ -1,5 +1,6 @@
 """Events: the outbox is published after commit only, in seq order, and a
 subscriber that missed some gets them back with ListEvents."""
+import json
 import subprocess
 import time
 
@@ -81,6 +82,29 @@ def test_event_commits_only_with_the_statement_sent_with_the_commit(system):
     types = [e.type for e in listed.events]
     assert "test.commit_after_failed" not in types and "test.commit_after" in types
     assert [e.seq for e in listed.events] == list(range(1, len(listed.events) + 1))
+
+
+def test_event_and_audit_row_kept_for_the_commit(system):
+    # tsr_events_append_at_commit and tsr_audit_append_at_commit send their
+    # statements with the COMMIT (issuance does, so the outbox counter and
+    # the audit head are locked only through the commit): they commit with
+    # the transaction, in order, or not at all when a statement sent with
+    # them fails.
+    service = system.services["mail"]
+    for event_type, outcome in (("test.kept_failed", "fails"), ("test.kept", "commit")):
+        subprocess.run([str(PROBE), "at-commit", service.dsn, service.name, event_type, outcome],
+                       check=True)
+    listed = list_events(system, "mail", 0)
+    types = [e.type for e in listed.events]
+    assert "test.kept" in types and "test.kept_failed" not in types
+    assert [e.seq for e in listed.events] == list(range(1, len(listed.events) + 1))
+    conn = system.cluster.connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT action FROM mail.audit_log WHERE actor = 'probe' ORDER BY seq")
+        assert [r[0] for r in cur.fetchall()] == ["test.kept"]
+    conn.close()
+    report = json.loads(system.cli("--json", "audit", "verify", "--service", "mail").stdout)
+    assert report["intact"], report
 
 
 def test_missed_events_are_recovered_with_list_events(system):

@@ -4,6 +4,8 @@
     tsr-probe audit-append DSN SCHEMA COUNT [ACTOR]
     tsr-probe event DSN SCHEMA TYPE commit|rollback|commit-after|commit-after-fails [SUBJECT]
 
+    tsr-probe at-commit DSN SCHEMA TYPE commit|fails
+
     commit-after ends the transaction with tsr_db_commit_after (one more
     statement and COMMIT in one round trip); commit-after-fails makes that
     statement fail, which must roll the event back and leave the connection
@@ -33,7 +35,8 @@ main (int argc, char **argv)
 {
     if (argc < 5) {
         fprintf (stderr, "usage: tsr-probe audit-append DSN SCHEMA COUNT [ACTOR] | "
-                         "event DSN SCHEMA TYPE commit|rollback|commit-after[-fails] [SUBJECT]\n");
+                         "event DSN SCHEMA TYPE commit|rollback|commit-after[-fails] [SUBJECT] | "
+                         "at-commit DSN SCHEMA TYPE commit|fails\n");
         return 2;
     }
     char err [512];
@@ -54,6 +57,23 @@ main (int argc, char **argv)
             ||  tsr_db_commit (db))
                 return s_fail (&db, "audit append");
         }
+    }
+    else
+    if (strcmp (argv [1], "at-commit") == 0 && argc >= 6) {
+        //  An event and an audit row kept for the commit; the commit, or a
+        //  last statement that fails with it ("fails").
+        bool fails = strcmp (argv [5], "fails") == 0;
+        const char *divisor [] = { fails ? "0" : "1" };
+        if (tsr_db_begin (db)
+        ||  tsr_events_append_at_commit (db, argv [4], "probe", "trace-probe",
+                                         (const uint8_t *) "payload", 7)
+        ||  tsr_audit_append_at_commit (db, "probe", argv [4], "probe", "trace-probe", NULL))
+            return s_fail (&db, "append at commit");
+        int rc = tsr_db_commit_after (db, "SELECT 1 / $1::int", 1, divisor, NULL, NULL);
+        if (rc != (fails ? -1 : 0) || tsr_db_in_transaction (db))
+            return s_fail (&db, "commit with the kept statements");
+        if (tsr_db_ping (db))
+            return s_fail (&db, "ping after the commit");
     }
     else
     if (strcmp (argv [1], "event") == 0 && argc >= 6) {

@@ -51,6 +51,14 @@ void tsr_audit_hash (const tsr_audit_entry_t *entry,
 //  ("{}"). Returns 0, or -1 (see tsr_db_error).
 int tsr_audit_append (tsr_db_t *db, const char *actor, const char *action,
                       const char *subject, const char *trace_id, const char *details);
+//  The same, sent with the transaction's COMMIT (tsr_db_at_commit), so the
+//  head is locked only through the commit; a failure then rolls the
+//  transaction back. at_unix_us is when this is called: rows are chained in
+//  the order their transactions commit, so the times of neighbouring rows
+//  may be out of order by the length of a transaction.
+int tsr_audit_append_at_commit (tsr_db_t *db, const char *actor, const char *action,
+                                const char *subject, const char *trace_id,
+                                const char *details);
 
 //  Walks the whole chain in seq order. Returns 0 when intact, 1 when broken
 //  (report says where and why), -1 when the table could not be read.

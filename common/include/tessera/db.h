@@ -38,13 +38,23 @@ int tsr_db_begin (tsr_db_t *self);
 PGresult *tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
                               const char *const *first_values, const char *sql,
                               int param_count, const char *const *values, int result_format);
+//  Sends the statements kept by tsr_db_at_commit with the COMMIT.
 int tsr_db_commit (tsr_db_t *self);
-//  Runs one more statement (kept prepared, as tsr_db_prepared_ex; text
-//  results ignored) and COMMIT in one round trip (libpq's pipeline mode).
-//  0 when both succeeded; otherwise the transaction is rolled back and -1
-//  (see tsr_db_error).
+//  Runs the statements kept by tsr_db_at_commit, one more statement (sql,
+//  kept prepared as tsr_db_prepared_ex; NULL for none; results ignored) and
+//  COMMIT in one round trip (libpq's pipeline mode). 0 when all succeeded;
+//  otherwise the transaction is rolled back and -1 (see tsr_db_error).
 int tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
                          const char *const *values, const int *lengths, const int *formats);
+//  Keeps a statement (fixed SQL that outlives the transaction, a constant;
+//  at most 16 parameters, their values copied now) to be sent with the
+//  COMMIT, in the order kept: a statement that locks a row every
+//  transaction of its kind waits for (an audit row, an outbox event) then
+//  holds it only through the commit. Its failure rolls the transaction
+//  back at commit. At most 8 per transaction; a rollback forgets them.
+//  0, or -1 (see tsr_db_error).
+int tsr_db_at_commit (tsr_db_t *self, const char *sql, int param_count,
+                      const char *const *values, const int *lengths, const int *formats);
 //  Safe to call when no transaction is open.
 void tsr_db_rollback (tsr_db_t *self);
 bool tsr_db_in_transaction (tsr_db_t *self);

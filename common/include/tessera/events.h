@@ -27,6 +27,12 @@
 int tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
                        const char *trace_id, const uint8_t *payload, size_t payload_size,
                        uint64_t *seq);
+//  The same, sent with the transaction's COMMIT (tsr_db_at_commit): the
+//  counter row is locked only through the commit. Its seq is not known
+//  before; a failure then rolls the transaction back.
+int tsr_events_append_at_commit (tsr_db_t *db, const char *type, const char *subject,
+                                 const char *trace_id, const uint8_t *payload,
+                                 size_t payload_size);
 
 //  Events with seq > after_seq, at most limit (capped at TSR_EVENTS_LIST_MAX),
 //  as a packed ListEventsReply (caller frees *reply). 0, or -1.
