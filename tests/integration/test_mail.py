@@ -626,8 +626,14 @@ def test_card_shipment_and_the_pin_mailer_24_hours_later(system, ca, registry, h
         shipment_id=released["shipment_id"], state=M.SHIPMENT_STATE_DELIVERED), "shipper")
     assert reply.status == PRECONDITION
     # The registered mail's acknowledgement comes back.
-    result, (delivered,) = cli(system, "delivered", shipment["shipment_id"], identity="shipper")
+    # The note is free text: SQL metacharacters are kept as they are.
+    note = "AR signé par l'accueil; DROP TABLE shipments; -- 100% \\ _ \"bis\" $1"
+    result, (delivered,) = cli(system, "delivered", shipment["shipment_id"], "--note", note,
+                               identity="shipper")
     assert result.returncode == 0 and delivered["state"] == "SHIPMENT_STATE_DELIVERED"
+    assert delivered["note"] == note
+    assert rows(system, "SELECT note FROM mail.shipments WHERE shipment_id = %s",
+                shipment["shipment_id"]) == [(note,)]
     holder_fr["card_uuid"] = card_uuid
     # For people, one field a line.
     shown = system.cli("mail", "shipment", shipment["shipment_id"], identity="desk")

@@ -430,9 +430,12 @@ def test_card_transitions_follow_the_table(system, personalised, operators):
     # The perso operator may not suspend: refused and audited.
     assert change(P.CARD_STATE_SUSPENDED, "persoop").status == DENIED
     assert count(system, "perso.audit_log", "action = 'perso.card_transition_refused'") == 1
-    card = ok(change(P.CARD_STATE_SUSPENDED), P.Card)
+    # The reason is free text: SQL metacharacters are kept as they are.
+    why = "appel de l'accueil; DROP TABLE cards; -- 100% \\ _ \"urgent\" $1"
+    card = ok(change(P.CARD_STATE_SUSPENDED, reason=why), P.Card)
     assert card.state == P.CARD_STATE_SUSPENDED
     assert card.suspended_from_state == P.CARD_STATE_ACTIVE
+    assert card.history[-1].reason == why
     # A suspended card goes back where it came from, nowhere else.
     reply = change(P.CARD_STATE_SHIPPED)
     assert reply.status == PRECONDITION and "active" in reply.status_message

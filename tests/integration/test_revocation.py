@@ -627,9 +627,14 @@ def test_an_mc_cannot_revoke_another_organisations_holder(system, org_a, org_b, 
     assert record.requester_role == E.PERSON_ROLE_CERTIFICATION_DELEGATE
     assert record.requester_person_id == mc_a.person_id
     assert record.holder_person_id == h4["person_id"]
-    rejected = ok(decide(system, record.revocation_id, approve=False,
-                         note="le titulaire conteste la demande"), R.RevocationRecord)
+    # The note is free text: SQL metacharacters are kept as they are.
+    note = "le titulaire conteste l'ordre; DROP TABLE revocations; -- 100% \\ _ \"MC\" $1"
+    rejected = ok(decide(system, record.revocation_id, approve=False, note=note),
+                  R.RevocationRecord)
     assert rejected.state == R.REVOCATION_STATE_REJECTED and rejected.archived_at_unix > 0
+    assert rejected.decision_note == note
+    assert rows(system, "SELECT decision_note FROM revocation.revocations"
+                        " WHERE revocation_id = %s", record.revocation_id) == [(note,)]
     assert ca_state(system, serial).state == ca_pb2.CERTIFICATE_STATE_GOOD
     assert events(system, "revocation.rejected", record.revocation_id)
 

@@ -449,10 +449,14 @@ def test_resuming_the_card_releases_the_holds(system, ca_active, active_card, or
 
 def test_a_suspended_certificate_revoked_later_stays_revoked(system, ca_active, org_a):
     holder, serial = issue(system, org_a, ca_active)
+    # The note is free text: SQL metacharacters are kept as they are.
+    note = "enquête d'audit; DROP TABLE suspensions; -- 100% \\ _ \"interne\" $1"
     suspension = ok(suspend(system, serials=[serial.upper()],
-                            reason=R.SUSPENSION_REASON_INVESTIGATION,
-                            note="enquête interne en cours"), R.Suspension)
+                            reason=R.SUSPENSION_REASON_INVESTIGATION, note=note), R.Suspension)
     assert suspension.card_uuid == "" and suspension.requester_person_id == ""
+    assert suspension.note == note
+    assert rows(system, "SELECT note FROM revocation.suspensions WHERE suspension_id = %s",
+                suspension.suspension_id) == [(note,)]
     assert ca_state(system, serial).state == ON_HOLD
     # ca revokes it meanwhile (a revocation request applied, here directly).
     ok(call(system, "ca", "RevokeCertificate", ca_pb2.RevokeCertificateRequest(
