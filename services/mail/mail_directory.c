@@ -4,11 +4,11 @@
 #include "mail_directory.h"
 
 #define S_CALL(peer, method, request, type, trace_id, reply_p, message, size) \
-    mail_peer_call (peer, method, &(request).base, &tessera__v1__##type##__descriptor, trace_id, \
-                    (ProtobufCMessage **) (reply_p), message, size)
+    tsr_peer_call (peer, method, &(request).base, &tessera__v1__##type##__descriptor, NULL, \
+                   trace_id, (ProtobufCMessage **) (reply_p), message, size)
 
 tsr_status_t
-mail_directory_person (mail_peer_t *enrollment, const char *trace_id, const char *person_id,
+mail_directory_person (tsr_peer_t *enrollment, const char *trace_id, const char *person_id,
                        Tessera__V1__Person **reply_p, char *message, size_t message_size)
 {
     Tessera__V1__GetPersonRequest request = TESSERA__V1__GET_PERSON_REQUEST__INIT;
@@ -18,7 +18,7 @@ mail_directory_person (mail_peer_t *enrollment, const char *trace_id, const char
 }
 
 tsr_status_t
-mail_directory_organisation (mail_peer_t *enrollment, const char *trace_id,
+mail_directory_organisation (tsr_peer_t *enrollment, const char *trace_id,
                              const char *organisation_id, Tessera__V1__Organisation **reply_p,
                              char *message, size_t message_size)
 {
@@ -29,7 +29,7 @@ mail_directory_organisation (mail_peer_t *enrollment, const char *trace_id,
 }
 
 tsr_status_t
-mail_directory_operator_by_key (mail_peer_t *enrollment, const char *trace_id,
+mail_directory_operator_by_key (tsr_peer_t *enrollment, const char *trace_id,
                                 const char *public_key, Tessera__V1__Operator **reply_p,
                                 char *message, size_t message_size)
 {
@@ -40,7 +40,7 @@ mail_directory_operator_by_key (mail_peer_t *enrollment, const char *trace_id,
 }
 
 tsr_status_t
-mail_directory_operators (mail_peer_t *enrollment, const char *trace_id,
+mail_directory_operators (tsr_peer_t *enrollment, const char *trace_id,
                           Tessera__V1__OperatorRole role, const char *page_token,
                           Tessera__V1__ListOperatorsReply **reply_p,
                           char *message, size_t message_size)
@@ -53,7 +53,7 @@ mail_directory_operators (mail_peer_t *enrollment, const char *trace_id,
 }
 
 tsr_status_t
-mail_directory_persons (mail_peer_t *enrollment, const char *trace_id,
+mail_directory_persons (tsr_peer_t *enrollment, const char *trace_id,
                         const char *organisation_id, Tessera__V1__PersonRole role,
                         const char *page_token, Tessera__V1__ListPersonsReply **reply_p,
                         char *message, size_t message_size)
@@ -67,7 +67,7 @@ mail_directory_persons (mail_peer_t *enrollment, const char *trace_id,
 }
 
 tsr_status_t
-mail_directory_card (mail_peer_t *perso, const char *trace_id, const char *card_uuid,
+mail_directory_card (tsr_peer_t *perso, const char *trace_id, const char *card_uuid,
                      Tessera__V1__Card **reply_p, char *message, size_t message_size)
 {
     Tessera__V1__GetCardRequest request = TESSERA__V1__GET_CARD_REQUEST__INIT;
@@ -76,7 +76,7 @@ mail_directory_card (mail_peer_t *perso, const char *trace_id, const char *card_
 }
 
 tsr_status_t
-mail_directory_account (mail_peer_t *validation, const char *trace_id, const char *account_id,
+mail_directory_account (tsr_peer_t *validation, const char *trace_id, const char *account_id,
                         Tessera__V1__HolderAccount **reply_p, char *message, size_t message_size)
 {
     Tessera__V1__GetHolderAccountRequest request = TESSERA__V1__GET_HOLDER_ACCOUNT_REQUEST__INIT;

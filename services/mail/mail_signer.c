@@ -22,7 +22,7 @@ struct _mail_signer_t {
     char next_key_path [1024];
     char certs_path [1024];
     char *key_dir, *common_name, *organization, *email;
-    mail_peer_t *ca;
+    tsr_peer_t *ca;
     pthread_mutex_t lock;           //  guards the three below
     EVP_PKEY *key;
     X509 *cert;
@@ -33,7 +33,7 @@ struct _mail_signer_t {
 };
 
 mail_signer_t *
-mail_signer_new (const mail_signer_config_t *config, mail_peer_t *ca, char *err, size_t err_size)
+mail_signer_new (const mail_signer_config_t *config, tsr_peer_t *ca, char *err, size_t err_size)
 {
     if (mail_signer_dir (config->key_dir, err, err_size))
         return NULL;
@@ -161,10 +161,10 @@ s_issue (mail_signer_t *self, EVP_PKEY *key, X509 **leaf_p, STACK_OF (X509) **ch
     request.level = (Tessera__V1__PolicyLevel) self->config.level;
     request.subject = &subject;
     Tessera__V1__IssueCertificateReply *issued = NULL;
-    tsr_status_t status = mail_peer_call (self->ca, "IssueCertificate", &request.base,
-                                          &tessera__v1__issue_certificate_reply__descriptor,
-                                          NULL, (ProtobufCMessage **) &issued, message,
-                                          sizeof message);
+    tsr_status_t status = tsr_peer_call (self->ca, "IssueCertificate", &request.base,
+                                         &tessera__v1__issue_certificate_reply__descriptor, NULL,
+                                         NULL, (ProtobufCMessage **) &issued, message,
+                                         sizeof message);
     OPENSSL_free (csr);
     if (status != TESSERA__V1__STATUS__STATUS_OK || !issued->certificate) {
         snprintf (err, err_size, "ca refused the signer certificate (%s: %s)",
@@ -185,9 +185,9 @@ s_issue (mail_signer_t *self, EVP_PKEY *key, X509 **leaf_p, STACK_OF (X509) **ch
     }
     Tessera__V1__GetCaCertificatesRequest chain_request = TESSERA__V1__GET_CA_CERTIFICATES_REQUEST__INIT;
     Tessera__V1__GetCaCertificatesReply *chain = NULL;
-    status = mail_peer_call (self->ca, "GetCaCertificates", &chain_request.base,
-                             &tessera__v1__get_ca_certificates_reply__descriptor, NULL,
-                             (ProtobufCMessage **) &chain, message, sizeof message);
+    status = tsr_peer_call (self->ca, "GetCaCertificates", &chain_request.base,
+                            &tessera__v1__get_ca_certificates_reply__descriptor, NULL, NULL,
+                            (ProtobufCMessage **) &chain, message, sizeof message);
     *chain_p = status == TESSERA__V1__STATUS__STATUS_OK ? sk_X509_new_null () : NULL;
     for (size_t i = 0; *chain_p && i < chain->n_chain_der; i++) {
         const unsigned char *p = chain->chain_der [i].data;

@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdbool.h>
-#include "mail_peer.h"
+#include "tessera/peer.h"
 
 typedef struct {
     const char *key_dir;
@@ -35,7 +35,7 @@ typedef struct _mail_signer_t mail_signer_t;
 
 //  config is copied; ca is borrowed (outlives the signer). Creates the
 //  key directory. NULL with the reason in err.
-mail_signer_t *mail_signer_new (const mail_signer_config_t *config, mail_peer_t *ca,
+mail_signer_t *mail_signer_new (const mail_signer_config_t *config, tsr_peer_t *ca,
                                 char *err, size_t err_size);
 void mail_signer_destroy (mail_signer_t **self_p);
 

@@ -116,14 +116,14 @@ s_services (mail_state_t *self, tsr_config_t *config, char *err, size_t err_size
     ||  tsr_config_get_long (config, "TSR_MAIL_SIGNER_RENEW_DAYS", 30, 1, 365, &renew_days,
                              err, err_size))
         return -1;
-    if (!(self->enrollment = mail_peer_new (config, "enrollment", self->cert, (int) timeout_ms,
-                                            1, err, err_size))
-    ||  !(self->perso = mail_peer_new (config, "perso", self->cert, (int) timeout_ms, 1,
-                                       err, err_size))
-    ||  !(self->validation = mail_peer_new (config, "validation", self->cert, (int) timeout_ms,
-                                            1, err, err_size))
-    ||  !(self->ca = mail_peer_new (config, "ca", self->cert, S_CA_TIMEOUT_MS, 1, err,
-                                    err_size)))
+    if (!(self->enrollment = tsr_peer_new_configured (config, "enrollment", self->cert,
+                                                      (int) timeout_ms, 1, err, err_size))
+    ||  !(self->perso = tsr_peer_new_configured (config, "perso", self->cert, (int) timeout_ms, 1,
+                                                 err, err_size))
+    ||  !(self->validation = tsr_peer_new_configured (config, "validation", self->cert,
+                                                      (int) timeout_ms, 1, err, err_size))
+    ||  !(self->ca = tsr_peer_new_configured (config, "ca", self->cert, S_CA_TIMEOUT_MS, 1, err,
+                                              err_size)))
         return -1;
     mail_signer_config_t signer = {
         .key_dir = tsr_config_get (config, "TSR_MAIL_KEY_DIR", "var/mail-keys"),
@@ -183,10 +183,10 @@ mail_state_destroy (void **state_p)
     mail_state_t *self = *state_p;
     mail_signer_destroy (&self->signer);
     mail_smtp_destroy (&self->smtp);
-    mail_peer_destroy (&self->enrollment);
-    mail_peer_destroy (&self->perso);
-    mail_peer_destroy (&self->validation);
-    mail_peer_destroy (&self->ca);
+    tsr_peer_destroy (&self->enrollment);
+    tsr_peer_destroy (&self->perso);
+    tsr_peer_destroy (&self->validation);
+    tsr_peer_destroy (&self->ca);
     mail_keys_destroy (&self->keys);
     zcert_destroy (&self->cert);
     free (self->dsn);

@@ -3,7 +3,7 @@
 
     - its CURVE keys (TSR_CERT and its _secret file): the secret key opens
       what validation and perso sealed to mail (mail_unseal.h);
-    - clients to enrollment, perso, validation and ca (mail_peer.h);
+    - clients to enrollment, perso, validation and ca (tsr_peer, tessera/peer.h);
     - the S/MIME signer (mail_signer.h) and the SMTP transport
       (mail_smtp.h);
     - the outbox policy: attempts, backoff, the claim lease;
@@ -20,7 +20,7 @@
 #include <czmq.h>
 #include <stdint.h>
 #include "mail_header.h"
-#include "mail_peer.h"
+#include "tessera/peer.h"
 #include "mail_signer.h"
 #include "mail_smtp.h"
 #include "mail_unseal.h"
@@ -50,7 +50,7 @@ typedef struct {
     const char *message_domain;     //  in from_address, after '@'
     zcert_t *cert;
     mail_keys_t *keys;
-    mail_peer_t *enrollment, *perso, *validation, *ca;
+    tsr_peer_t *enrollment, *perso, *validation, *ca;
     mail_signer_t *signer;
     mail_smtp_t *smtp;
     zactor_t *sender;

@@ -28,11 +28,11 @@ perso_caller_operator (tsr_call_t *call, char operator_id [PERSO_ID_MAX + 1])
     request.public_key = (char *) call->caller_key;
     Tessera__V1__Operator *operator = NULL;
     char message [160] = "";
-    tsr_status_t status = perso_peer_call (state->enrollment, "GetOperator", &request.base,
-                                           &tessera__v1__operator__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) &operator, message,
-                                           sizeof message);
+    tsr_status_t status = tsr_peer_call (state->enrollment, "GetOperator", &request.base,
+                                         &tessera__v1__operator__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) &operator, message,
+                                         sizeof message);
     if (status == S_NOT_FOUND)
         return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_PERMISSION_DENIED,
                               "your key is not an operator known to enrollment");
@@ -80,11 +80,11 @@ perso_fetch_request (tsr_call_t *call, const char *card_request_id,
     Tessera__V1__GetCardRequestRequest request = TESSERA__V1__GET_CARD_REQUEST_REQUEST__INIT;
     request.card_request_id = (char *) card_request_id;
     char message [160] = "";
-    tsr_status_t status = perso_peer_call (state->enrollment, "GetCardRequest", &request.base,
-                                           &tessera__v1__card_request__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) request_p, message,
-                                           sizeof message);
+    tsr_status_t status = tsr_peer_call (state->enrollment, "GetCardRequest", &request.base,
+                                         &tessera__v1__card_request__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) request_p, message,
+                                         sizeof message);
     if (status == S_NOT_FOUND || status == TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT)
         return tsr_call_fail (call, S_NOT_FOUND, "no card request %s at enrollment",
                               card_request_id);
@@ -136,10 +136,10 @@ perso_fetch_subject (tsr_call_t *call, const Tessera__V1__CardRequest *request,
     Tessera__V1__GetPersonRequest person_request = TESSERA__V1__GET_PERSON_REQUEST__INIT;
     person_request.person_id = request->person_id;
     Tessera__V1__Person *person = NULL;
-    tsr_status_t status = perso_peer_call (state->enrollment, "GetPerson", &person_request.base,
-                                           &tessera__v1__person__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) &person, message, sizeof message);
+    tsr_status_t status = tsr_peer_call (state->enrollment, "GetPerson", &person_request.base,
+                                         &tessera__v1__person__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) &person, message, sizeof message);
     if (status != S_OK)
         return tsr_call_fail (call, status == S_NOT_FOUND ? S_PRECONDITION : S_UNAVAILABLE,
                               "cannot read the holder %s at enrollment (%.120s)",
@@ -147,9 +147,10 @@ perso_fetch_subject (tsr_call_t *call, const Tessera__V1__CardRequest *request,
     Tessera__V1__GetOrganisationRequest org_request = TESSERA__V1__GET_ORGANISATION_REQUEST__INIT;
     org_request.organisation_id = request->organisation_id;
     Tessera__V1__Organisation *organisation = NULL;
-    status = perso_peer_call (state->enrollment, "GetOrganisation", &org_request.base,
-                              &tessera__v1__organisation__descriptor, call->request->trace_id,
-                              NULL, (ProtobufCMessage **) &organisation, message, sizeof message);
+    status = tsr_peer_call (state->enrollment, "GetOrganisation", &org_request.base,
+                            &tessera__v1__organisation__descriptor, NULL,
+                            call->request->trace_id, (ProtobufCMessage **) &organisation,
+                            message, sizeof message);
     if (status != S_OK) {
         tessera__v1__person__free_unpacked (person, NULL);
         return tsr_call_fail (call, status == S_NOT_FOUND ? S_PRECONDITION : S_UNAVAILABLE,
@@ -187,11 +188,11 @@ perso_fetch_account (tsr_call_t *call, const char *card_request_id,
     request.card_request_id = (char *) card_request_id;
     Tessera__V1__Decision *decision = NULL;
     char message [160] = "";
-    tsr_status_t status = perso_peer_call (state->validation, "GetDecision", &request.base,
-                                           &tessera__v1__decision__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) &decision, message,
-                                           sizeof message);
+    tsr_status_t status = tsr_peer_call (state->validation, "GetDecision", &request.base,
+                                         &tessera__v1__decision__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) &decision, message,
+                                         sizeof message);
     if (status != S_OK)
         return tsr_call_fail (call, status == S_NOT_FOUND ? S_PRECONDITION : S_UNAVAILABLE,
                               "cannot read validation's decision on %s (%.120s)", card_request_id,

@@ -106,10 +106,10 @@ s_release (tsr_call_t *call, const char *serial)
     Tessera__V1__GetStatusRequest ask = TESSERA__V1__GET_STATUS_REQUEST__INIT;
     ask.serial_hex = (char *) serial;
     Tessera__V1__CertificateStatus *now = NULL;
-    tsr_status_t status = perso_peer_call (state->ca, "GetStatus", &ask.base,
-                                           &tessera__v1__certificate_status__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) &now, message, sizeof message);
+    tsr_status_t status = tsr_peer_call (state->ca, "GetStatus", &ask.base,
+                                         &tessera__v1__certificate_status__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) &now, message, sizeof message);
     if (status != S_OK)
         return tsr_call_fail (call, S_UNAVAILABLE, "cannot ask ca about %s (%.120s); retry",
                               serial, message);
@@ -124,10 +124,10 @@ s_release (tsr_call_t *call, const char *serial)
     request.serial_hex = (char *) serial;
     request.reason = TESSERA__V1__REVOCATION_REASON__REVOCATION_REASON_REMOVE_FROM_CRL;
     Tessera__V1__CertificateStatus *after = NULL;
-    status = perso_peer_call (state->ca, "RevokeCertificate", &request.base,
-                              &tessera__v1__certificate_status__descriptor,
-                              call->request->trace_id, NULL, (ProtobufCMessage **) &after,
-                              message, sizeof message);
+    status = tsr_peer_call (state->ca, "RevokeCertificate", &request.base,
+                            &tessera__v1__certificate_status__descriptor,
+                            NULL, call->request->trace_id, (ProtobufCMessage **) &after,
+                            message, sizeof message);
     if (status != S_OK)
         return tsr_call_fail (call, S_UNAVAILABLE, "ca did not release the hold on %s (%.120s); "
                               "retry", serial, message);

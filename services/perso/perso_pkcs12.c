@@ -78,10 +78,10 @@ perso_pkcs12_chain (tsr_call_t *call, STACK_OF (PKCS12_SAFEBAG) **certs)
     Tessera__V1__GetCaCertificatesRequest ask = TESSERA__V1__GET_CA_CERTIFICATES_REQUEST__INIT;
     Tessera__V1__GetCaCertificatesReply *reply = NULL;
     char message [160];
-    if (perso_peer_call (state->ca, "GetCaCertificates", &ask.base,
-                         &tessera__v1__get_ca_certificates_reply__descriptor,
-                         call->request->trace_id, NULL, (ProtobufCMessage **) &reply, message,
-                         sizeof message) != S_OK)
+    if (tsr_peer_call (state->ca, "GetCaCertificates", &ask.base,
+                       &tessera__v1__get_ca_certificates_reply__descriptor,
+                       NULL, call->request->trace_id, (ProtobufCMessage **) &reply, message,
+                       sizeof message) != S_OK)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < reply->n_chain_der && rc == 0; i++) {

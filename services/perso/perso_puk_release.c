@@ -12,7 +12,7 @@
 */
 #include "perso_caller.h"
 #include "perso_input.h"
-#include "perso_peer.h"
+#include "tessera/peer.h"
 #include "perso_puk.h"
 #include "perso_records.h"
 #include "perso_secrets.h"
@@ -164,10 +164,10 @@ s_verify (tsr_call_t *call, const Tessera__V1__ReleasePukRequest *in,
     verify.answers = in->answers;
     Tessera__V1__VerifyAnswersReply *reply = NULL;
     char message [200] = "";
-    tsr_status_t status = perso_peer_call (state->validation, "VerifyAnswers", &verify.base,
-                                           &tessera__v1__verify_answers_reply__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) &reply, message, sizeof message);
+    tsr_status_t status = tsr_peer_call (state->validation, "VerifyAnswers", &verify.base,
+                                         &tessera__v1__verify_answers_reply__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) &reply, message, sizeof message);
     if (status == S_INVALID)
         return tsr_call_fail (call, S_INVALID, "answers: %.180s", message);
     if (status == S_NOT_FOUND || status == S_PRECONDITION)

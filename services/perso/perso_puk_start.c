@@ -8,7 +8,7 @@
 */
 #include "perso_caller.h"
 #include "perso_input.h"
-#include "perso_peer.h"
+#include "tessera/peer.h"
 #include "perso_puk.h"
 #include "perso_records.h"
 #include "tessera/envelope.h"
@@ -38,11 +38,11 @@ s_questions (tsr_call_t *call, const perso_puk_holder_t *holder,
     ask.account_id = portal ? (char *) holder->account_id : "";
     ask.person_id = portal ? "" : (char *) holder->person_id;
     char message [200] = "";
-    tsr_status_t status = perso_peer_call (state->validation, "GetSecretQuestions", &ask.base,
-                                           &tessera__v1__secret_questions__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) questions_p, message,
-                                           sizeof message);
+    tsr_status_t status = tsr_peer_call (state->validation, "GetSecretQuestions", &ask.base,
+                                         &tessera__v1__secret_questions__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) questions_p, message,
+                                         sizeof message);
     if (status == S_NOT_FOUND)
         return tsr_call_fail (call, S_PRECONDITION, "the holder has no account with secret "
                               "questions at validation: the PUK cannot be released");

@@ -4,7 +4,7 @@
 */
 #include "perso_renewal.h"
 #include "perso_card_states.h"
-#include "perso_peer.h"
+#include "tessera/peer.h"
 #include "perso_records.h"
 #include "perso_state.h"
 #include "tessera/log.h"
@@ -62,9 +62,10 @@ s_revoked_with (tsr_call_t *call, const char *serial, int reason, const char *wh
     Tessera__V1__GetStatusRequest ask = TESSERA__V1__GET_STATUS_REQUEST__INIT;
     ask.serial_hex = (char *) serial;
     Tessera__V1__CertificateStatus *now = NULL;
-    if (perso_peer_call (state->ca, "GetStatus", &ask.base,
-                         &tessera__v1__certificate_status__descriptor, call->request->trace_id,
-                         NULL, (ProtobufCMessage **) &now, message, sizeof message) != S_OK)
+    if (tsr_peer_call (state->ca, "GetStatus", &ask.base,
+                       &tessera__v1__certificate_status__descriptor, NULL,
+                       call->request->trace_id, (ProtobufCMessage **) &now, message,
+                       sizeof message) != S_OK)
         return tsr_call_fail (call, S_UNAVAILABLE, "cannot ask ca about %s (%.120s); retry",
                               serial, message);
     bool done = now->state == TESSERA__V1__CERTIFICATE_STATE__CERTIFICATE_STATE_REVOKED

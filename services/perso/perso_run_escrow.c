@@ -181,10 +181,10 @@ s_certify (perso_run_t *run, EVP_PKEY *key, const char *key_id, s_escrowed_t *ou
     char request_id [128], message [256] = "";
     snprintf (request_id, sizeof request_id, "perso-%s-9d-%.16s", job->job_id, key_id);
     Tessera__V1__IssueCertificateReply *reply = NULL;
-    tsr_status_t status = perso_peer_call (run->state->ca, "IssueCertificate", &request.base,
-                                           &tessera__v1__issue_certificate_reply__descriptor,
-                                           run->trace_id, request_id,
-                                           (ProtobufCMessage **) &reply, message, sizeof message);
+    tsr_status_t status = tsr_peer_call (run->state->ca, "IssueCertificate", &request.base,
+                                         &tessera__v1__issue_certificate_reply__descriptor,
+                                         request_id, run->trace_id,
+                                         (ProtobufCMessage **) &reply, message, sizeof message);
     OPENSSL_free (csr);
     if (status != S_OK) {
         snprintf (run->detail, sizeof run->detail, "ca: %s: %s", tsr_status_name (status), message);

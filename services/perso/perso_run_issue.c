@@ -98,10 +98,10 @@ s_issue_one (perso_run_t *run, perso_job_key_t *key)
     snprintf (request_id, sizeof request_id, "perso-%s-%02x-%.16s", job->job_id, key->slot,
               key->spki_sha256);
     Tessera__V1__IssueCertificateReply *reply = NULL;
-    tsr_status_t status = perso_peer_call (run->state->ca, "IssueCertificate", &request.base,
-                                           &tessera__v1__issue_certificate_reply__descriptor,
-                                           run->trace_id, request_id,
-                                           (ProtobufCMessage **) &reply, message, sizeof message);
+    tsr_status_t status = tsr_peer_call (run->state->ca, "IssueCertificate", &request.base,
+                                         &tessera__v1__issue_certificate_reply__descriptor,
+                                         request_id, run->trace_id,
+                                         (ProtobufCMessage **) &reply, message, sizeof message);
     if (status != S_OK) {
         snprintf (run->detail, sizeof run->detail, "ca: %s: %s", tsr_status_name (status), message);
         return -1;
@@ -167,10 +167,10 @@ perso_run_revoke (perso_state_t *state, const char *trace_id, const char *serial
     request.reason = (Tessera__V1__RevocationReason) reason;
     request.revocation_request_id = (char *) reference;
     Tessera__V1__CertificateStatus *reply = NULL;
-    tsr_status_t status = perso_peer_call (state->ca, "RevokeCertificate", &request.base,
-                                           &tessera__v1__certificate_status__descriptor, trace_id,
-                                           NULL, (ProtobufCMessage **) &reply, message,
-                                           message_size);
+    tsr_status_t status = tsr_peer_call (state->ca, "RevokeCertificate", &request.base,
+                                         &tessera__v1__certificate_status__descriptor, NULL,
+                                         trace_id, (ProtobufCMessage **) &reply, message,
+                                         message_size);
     if (status == S_OK) {
         tessera__v1__certificate_status__free_unpacked (reply, NULL);
         return 0;
@@ -179,9 +179,9 @@ perso_run_revoke (perso_state_t *state, const char *trace_id, const char *serial
     Tessera__V1__GetStatusRequest ask = TESSERA__V1__GET_STATUS_REQUEST__INIT;
     ask.serial_hex = (char *) serial_hex;
     char ignored [128];
-    if (perso_peer_call (state->ca, "GetStatus", &ask.base,
-                         &tessera__v1__certificate_status__descriptor, trace_id, NULL,
-                         (ProtobufCMessage **) &reply, ignored, sizeof ignored) == S_OK) {
+    if (tsr_peer_call (state->ca, "GetStatus", &ask.base,
+                       &tessera__v1__certificate_status__descriptor, NULL, trace_id,
+                       (ProtobufCMessage **) &reply, ignored, sizeof ignored) == S_OK) {
         bool revoked = reply->state == TESSERA__V1__CERTIFICATE_STATE__CERTIFICATE_STATE_REVOKED;
         tessera__v1__certificate_status__free_unpacked (reply, NULL);
         if (revoked)

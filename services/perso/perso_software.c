@@ -82,10 +82,10 @@ perso_software_issue (tsr_call_t *call, const perso_software_t *software, const 
     ask.subject = &subject;
     Tessera__V1__IssueCertificateReply *reply = NULL;
     char message [256] = "";
-    tsr_status_t status = perso_peer_call (state->ca, "IssueCertificate", &ask.base,
-                                           &tessera__v1__issue_certificate_reply__descriptor,
-                                           call->request->trace_id, NULL,
-                                           (ProtobufCMessage **) &reply, message, sizeof message);
+    tsr_status_t status = tsr_peer_call (state->ca, "IssueCertificate", &ask.base,
+                                         &tessera__v1__issue_certificate_reply__descriptor,
+                                         NULL, call->request->trace_id,
+                                         (ProtobufCMessage **) &reply, message, sizeof message);
     if (status != S_OK)
         return tsr_call_fail (call, status == TESSERA__V1__STATUS__STATUS_UNAVAILABLE
                                     || status == TESSERA__V1__STATUS__STATUS_INTERNAL

@@ -31,7 +31,7 @@ s_mail_key (perso_state_t *self, tsr_config_t *config, const char *keyring, char
 }
 
 //  A client to service under our certificate (TSR_<NAME>_ENDPOINT, _CERT, _TIMEOUT_MS).
-static perso_peer_t *
+static tsr_peer_t *
 s_peer (tsr_config_t *config, zcert_t *cert, const char *keyring, const char *name,
         long default_timeout_ms, char *err, size_t err_size)
 {
@@ -57,8 +57,8 @@ s_peer (tsr_config_t *config, zcert_t *cert, const char *keyring, const char *na
                   server_path, upper);
         return NULL;
     }
-    perso_peer_t *peer = perso_peer_new (name, endpoint, cert, zcert_public_txt (server),
-                                         (int) timeout_ms);
+    tsr_peer_t *peer = tsr_peer_new (name, endpoint, cert, zcert_public_txt (server),
+                                     (int) timeout_ms, 1);
     zcert_destroy (&server);
     if (!peer)
         snprintf (err, err_size, "cannot connect to %s at %s", name, endpoint);
@@ -213,9 +213,9 @@ perso_state_destroy (void **state_p)
         return;
     perso_state_t *self = *state_p;
     perso_runner_destroy (&self->runner);
-    perso_peer_destroy (&self->enrollment);
-    perso_peer_destroy (&self->validation);
-    perso_peer_destroy (&self->ca);
+    tsr_peer_destroy (&self->enrollment);
+    tsr_peer_destroy (&self->validation);
+    tsr_peer_destroy (&self->ca);
     zcert_destroy (&self->cert);
     tsr_db_destroy (&self->side_db);
     pthread_mutex_destroy (&self->side_lock);

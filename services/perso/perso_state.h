@@ -37,7 +37,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
-#include "perso_peer.h"
+#include "tessera/peer.h"
 #include "perso_piv.h"
 #include "perso_secrets.h"
 #include "tessera/config.h"
@@ -73,9 +73,9 @@ typedef struct {
     char recovery_key_file [256];
     long escrow_retain_years;
     zcert_t *cert;
-    perso_peer_t *enrollment;
-    perso_peer_t *validation;
-    perso_peer_t *ca;
+    tsr_peer_t *enrollment;
+    tsr_peer_t *validation;
+    tsr_peer_t *ca;
     pthread_mutex_t side_lock;
     tsr_db_t *side_db;
     char *dsn;

@@ -167,9 +167,9 @@ s_one (publisher_state_t *state, tsr_db_t *db, const char *issuer_sha256, X509 *
     request.next_update_hours = (uint32_t) (base ? state->delta_hours : state->crl_hours);
     Tessera__V1__SignCrlReply *reply = NULL;
     int64_t asked_ms = tsr_now_ms ();
-    tsr_status_t status = publisher_ca_call (state->ca, "SignCrl", &request.base,
-                                             &tessera__v1__sign_crl_reply__descriptor, trace_id,
-                                             (ProtobufCMessage **) &reply, message, message_size);
+    tsr_status_t status = tsr_peer_call (state->ca, "SignCrl", &request.base,
+                                         &tessera__v1__sign_crl_reply__descriptor, NULL, trace_id,
+                                         (ProtobufCMessage **) &reply, message, message_size);
     if (status != S_OK)
         return status;
     status = S_INTERNAL;

@@ -273,7 +273,7 @@ s_card_request_id (EVP_PKEY *key, char out [40])
 
 //  Asks the ca to certify key. The certificate, checked, or NULL.
 static X509 *
-s_issue (publisher_responder_t *self, publisher_ca_t *ca, EVP_PKEY *key, X509 *issuer,
+s_issue (publisher_responder_t *self, tsr_peer_t *ca, EVP_PKEY *key, X509 *issuer,
          const char *trace_id, char *err, size_t err_size)
 {
     char organization [128] = "";
@@ -301,10 +301,10 @@ s_issue (publisher_responder_t *self, publisher_ca_t *ca, EVP_PKEY *key, X509 *i
     request.validity_days = (uint32_t) self->validity_days;
     Tessera__V1__IssueCertificateReply *reply = NULL;
     char message [256] = "";
-    tsr_status_t status = publisher_ca_call (ca, "IssueCertificate", &request.base,
-                                             &tessera__v1__issue_certificate_reply__descriptor,
-                                             trace_id, (ProtobufCMessage **) &reply, message,
-                                             sizeof message);
+    tsr_status_t status = tsr_peer_call (ca, "IssueCertificate", &request.base,
+                                         &tessera__v1__issue_certificate_reply__descriptor, NULL,
+                                         trace_id, (ProtobufCMessage **) &reply, message,
+                                         sizeof message);
     OPENSSL_free (csr);
     X509 *cert = NULL;
     if (status != TESSERA__V1__STATUS__STATUS_OK)
@@ -329,7 +329,7 @@ s_issue (publisher_responder_t *self, publisher_ca_t *ca, EVP_PKEY *key, X509 *i
 }
 
 int
-publisher_responder_renew (publisher_responder_t *self, publisher_ca_t *ca, const char *trace_id,
+publisher_responder_renew (publisher_responder_t *self, tsr_peer_t *ca, const char *trace_id,
                            char *err, size_t err_size)
 {
     //  The scheduler is the only thread that renews: the lock is held only

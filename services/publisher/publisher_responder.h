@@ -28,7 +28,8 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "publisher_ca.h"
+#include "tessera/peer.h"
+#include "tessera/v1/ca.pb-c.h"
 #include "publisher_ocsp.h"
 
 typedef struct _publisher_responder_t publisher_responder_t;
@@ -59,7 +60,7 @@ bool publisher_responder_due (publisher_responder_t *self, int64_t now, char *wh
 
 //  Asks the ca for a certificate (a new key when the current one is
 //  certified already) and installs it. 0, or -1 with the reason in err.
-int publisher_responder_renew (publisher_responder_t *self, publisher_ca_t *ca,
+int publisher_responder_renew (publisher_responder_t *self, tsr_peer_t *ca,
                                const char *trace_id, char *err, size_t err_size);
 
 //  A reference to the current signer, or -1 when there is none yet.

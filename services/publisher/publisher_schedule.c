@@ -78,10 +78,10 @@ s_bootstrap (publisher_scheduler_t *self)
     Tessera__V1__GetCaCertificatesRequest request = TESSERA__V1__GET_CA_CERTIFICATES_REQUEST__INIT;
     Tessera__V1__GetCaCertificatesReply *reply = NULL;
     char message [256];
-    tsr_status_t status = publisher_ca_call (state->ca, "GetCaCertificates", &request.base,
-                                             &tessera__v1__get_ca_certificates_reply__descriptor,
-                                             NULL, (ProtobufCMessage **) &reply, message,
-                                             sizeof message);
+    tsr_status_t status = tsr_peer_call (state->ca, "GetCaCertificates", &request.base,
+                                         &tessera__v1__get_ca_certificates_reply__descriptor, NULL,
+                                         NULL, (ProtobufCMessage **) &reply, message,
+                                         sizeof message);
     if (status != TESSERA__V1__STATUS__STATUS_OK) {
         snprintf (self->not_ready, sizeof self->not_ready, "waiting for the ca's certificates: %.200s",
                   message);

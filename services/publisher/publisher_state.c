@@ -119,7 +119,7 @@ publisher_state_new (tsr_config_t *config, char *err, size_t err_size)
         .validity_days = n.ocsp_validity_days,
         .renew_days = n.ocsp_renew_days,
     };
-    self->ca = publisher_ca_new (config, self->cert, err, err_size);
+    self->ca = tsr_peer_new_configured (config, "ca", self->cert, 5000, 1, err, err_size);
     if (!self->ca)
         goto fail;
     self->responder = publisher_responder_new (&responder, err, err_size);
@@ -151,7 +151,7 @@ publisher_state_destroy (void **state_p)
     publisher_dbpool_destroy (&self->dbpool);
     publisher_cache_destroy (&self->cache);
     publisher_responder_destroy (&self->responder);
-    publisher_ca_destroy (&self->ca);
+    tsr_peer_destroy (&self->ca);
     zcert_destroy (&self->cert);
     pthread_mutex_destroy (&self->lock);
     free (self->dsn);

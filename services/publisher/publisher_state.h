@@ -15,7 +15,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "publisher_ca.h"
+#include "tessera/peer.h"
+#include "tessera/v1/ca.pb-c.h"
 #include "publisher_cache.h"
 #include "publisher_dbpool.h"
 #include "publisher_responder.h"
@@ -76,7 +77,7 @@ typedef struct {
     char *schema;
     zcert_t *cert;                  //  the publisher's own CURVE certificate
     //  Parts.
-    publisher_ca_t *ca;
+    tsr_peer_t *ca;
     publisher_responder_t *responder;
     publisher_cache_t *cache;
     publisher_dbpool_t *dbpool;

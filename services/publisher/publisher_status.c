@@ -100,10 +100,10 @@ s_issued (publisher_state_t *state, tsr_db_t *db, const Tessera__V1__Event *even
     request.serial_hex = serial_hex;
     Tessera__V1__CertificateRecord *record = NULL;
     char message [256];
-    tsr_status_t asked = publisher_ca_call (state->ca, "GetCertificate", &request.base,
-                                            &tessera__v1__certificate_record__descriptor,
-                                            event->trace_id, (ProtobufCMessage **) &record,
-                                            message, sizeof message);
+    tsr_status_t asked = tsr_peer_call (state->ca, "GetCertificate", &request.base,
+                                        &tessera__v1__certificate_record__descriptor, NULL,
+                                        event->trace_id, (ProtobufCMessage **) &record,
+                                        message, sizeof message);
     if (asked != TESSERA__V1__STATUS__STATUS_OK && asked != TESSERA__V1__STATUS__STATUS_NOT_FOUND)
         return -1;                  //  the ca will answer later: the event waits
     char issuer [65] = "";

@@ -43,9 +43,9 @@ s_revoked_already (revocation_state_t *state, const char *serial_hex, int reason
     request.serial_hex = (char *) serial_hex;
     Tessera__V1__CertificateStatus *status = NULL;
     char message [160];
-    if (revocation_peer_call (state->ca, "GetStatus", &request.base,
-                              &tessera__v1__certificate_status__descriptor, NULL, trace_id,
-                              (ProtobufCMessage **) &status, message, sizeof message) != S_OK)
+    if (tsr_peer_call (state->ca, "GetStatus", &request.base,
+                       &tessera__v1__certificate_status__descriptor, NULL, trace_id,
+                       (ProtobufCMessage **) &status, message, sizeof message) != S_OK)
         return false;
     bool done = status->state == TESSERA__V1__CERTIFICATE_STATE__CERTIFICATE_STATE_REVOKED
              || (status->state == TESSERA__V1__CERTIFICATE_STATE__CERTIFICATE_STATE_ON_HOLD
@@ -71,7 +71,7 @@ revocation_apply_ask (revocation_state_t *state, revocation_apply_t *apply, cons
         snprintf (request_id, sizeof request_id, "apply-%s-%s", apply->revocation_id, serial_hex);
         Tessera__V1__CertificateStatus *status = NULL;
         char reply_message [160] = "";
-        tsr_status_t code = revocation_peer_call (
+        tsr_status_t code = tsr_peer_call (
             state->ca, "RevokeCertificate", &request.base,
             &tessera__v1__certificate_status__descriptor, request_id, trace_id,
             (ProtobufCMessage **) &status, reply_message, sizeof reply_message);

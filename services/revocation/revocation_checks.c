@@ -26,7 +26,7 @@ revocation_caller_operator (tsr_call_t *call, char operator_id [REVOCATION_ID_MA
     request.public_key = (char *) call->caller_key;
     Tessera__V1__Operator *operator = NULL;
     char message [160] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->enrollment, "GetOperator", &request.base, &tessera__v1__operator__descriptor,
         NULL, call->request->trace_id, (ProtobufCMessage **) &operator, message, sizeof message);
     if (status == S_NOT_FOUND)
@@ -54,7 +54,7 @@ s_person (tsr_call_t *call, const char *field, const char *person_id,
     Tessera__V1__GetPersonRequest request = TESSERA__V1__GET_PERSON_REQUEST__INIT;
     request.person_id = (char *) person_id;
     char message [160] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->enrollment, "GetPerson", &request.base, &tessera__v1__person__descriptor, NULL,
         call->request->trace_id, (ProtobufCMessage **) person_p, message, sizeof message);
     if (status == S_NOT_FOUND || status == S_INVALID)
@@ -152,7 +152,7 @@ revocation_certificates_check (tsr_call_t *call, const char *holder_id,
         request.serial_hex = serials [i];
         Tessera__V1__CertificateRecord *record = NULL;
         char message [160] = "";
-        tsr_status_t status = revocation_peer_call (
+        tsr_status_t status = tsr_peer_call (
             state->ca, "GetCertificate", &request.base, &tessera__v1__certificate_record__descriptor,
             NULL, call->request->trace_id, (ProtobufCMessage **) &record, message, sizeof message);
         if (status == S_NOT_FOUND || status == S_INVALID)

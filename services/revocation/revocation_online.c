@@ -40,7 +40,7 @@ s_account (tsr_call_t *call, const char *account_id, char person_id [REVOCATION_
     request.account_id = (char *) account_id;
     Tessera__V1__HolderAccount *account = NULL;
     char message [160] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->validation, "GetHolderAccount", &request.base,
         &tessera__v1__holder_account__descriptor, NULL, call->request->trace_id,
         (ProtobufCMessage **) &account, message, sizeof message);

@@ -102,7 +102,7 @@ s_check_reference (tsr_call_t *call, const Tessera__V1__Person *requester,
     get.dossier_id = requester->dossier_id;
     Tessera__V1__Dossier *dossier = NULL;
     char message [160] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->enrollment, "GetDossier", &get.base, &tessera__v1__dossier__descriptor, NULL,
         call->request->trace_id, (ProtobufCMessage **) &dossier, message, sizeof message);
     if (status != S_OK)

@@ -73,7 +73,7 @@ s_questions (tsr_call_t *call, const char *person_id, Tessera__V1__SecretQuestio
         TESSERA__V1__GET_SECRET_QUESTIONS_REQUEST__INIT;
     request.person_id = (char *) person_id;
     char message [160] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->validation, "GetSecretQuestions", &request.base,
         &tessera__v1__secret_questions__descriptor, NULL, call->request->trace_id,
         (ProtobufCMessage **) questions_p, message, sizeof message);
@@ -334,7 +334,7 @@ s_verify (tsr_call_t *call, const char *person_id,
     verify.answers = request->answers;
     Tessera__V1__VerifyAnswersReply *reply = NULL;
     char message [200] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->validation, "VerifyAnswers", &verify.base,
         &tessera__v1__verify_answers_reply__descriptor, NULL, call->request->trace_id,
         (ProtobufCMessage **) &reply, message, sizeof message);

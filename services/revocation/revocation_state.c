@@ -56,10 +56,14 @@ revocation_state_new (tsr_config_t *config, char *err, size_t err_size)
                   cert_path ? cert_path : "(unset)");
         goto fail;
     }
-    if (!(self->enrollment = revocation_peer_new (config, "enrollment", self->cert, err, err_size))
-    ||  !(self->validation = revocation_peer_new (config, "validation", self->cert, err, err_size))
-    ||  !(self->ca = revocation_peer_new (config, "ca", self->cert, err, err_size))
-    ||  !(self->perso = revocation_peer_new (config, "perso", self->cert, err, err_size)))
+    if (!(self->enrollment = tsr_peer_new_configured (config, "enrollment", self->cert, 5000, 1,
+                                                      err, err_size))
+    ||  !(self->validation = tsr_peer_new_configured (config, "validation", self->cert, 5000, 1,
+                                                      err, err_size))
+    ||  !(self->ca = tsr_peer_new_configured (config, "ca", self->cert, 5000, 1,
+                                              err, err_size))
+    ||  !(self->perso = tsr_peer_new_configured (config, "perso", self->cert, 5000, 1,
+                                                 err, err_size)))
         goto fail;
     return self;
 fail:
@@ -77,10 +81,10 @@ revocation_state_destroy (void **state_p)
         return;
     revocation_state_t *self = *state_p;
     zactor_destroy (&self->timer);
-    revocation_peer_destroy (&self->enrollment);
-    revocation_peer_destroy (&self->validation);
-    revocation_peer_destroy (&self->ca);
-    revocation_peer_destroy (&self->perso);
+    tsr_peer_destroy (&self->enrollment);
+    tsr_peer_destroy (&self->validation);
+    tsr_peer_destroy (&self->ca);
+    tsr_peer_destroy (&self->perso);
     zcert_destroy (&self->cert);
     tsr_db_destroy (&self->side_db);
     pthread_mutex_destroy (&self->side_lock);

@@ -21,7 +21,7 @@
 
 #include <czmq.h>
 #include <pthread.h>
-#include "revocation_peer.h"
+#include "tessera/peer.h"
 #include "tessera/config.h"
 #include "tessera/db.h"
 #include "tessera/metrics.h"
@@ -38,10 +38,10 @@ typedef struct {
     long challenge_s;
     long timer_ms;
     zcert_t *cert;
-    revocation_peer_t *enrollment;
-    revocation_peer_t *validation;
-    revocation_peer_t *ca;
-    revocation_peer_t *perso;       //  cards (suspension)
+    tsr_peer_t *enrollment;
+    tsr_peer_t *validation;
+    tsr_peer_t *ca;
+    tsr_peer_t *perso;       //  cards (suspension)
     //  Refusals' own connection (under side_lock).
     pthread_mutex_t side_lock;
     tsr_db_t *side_db;

@@ -66,7 +66,7 @@ s_certificates (tsr_call_t *call, s_suspend_t *self, bool by_card)
         request.serial_hex = self->serials [i];
         Tessera__V1__CertificateRecord *record = NULL;
         char message [160] = "";
-        tsr_status_t status = revocation_peer_call (
+        tsr_status_t status = tsr_peer_call (
             state->ca, "GetCertificate", &request.base,
             &tessera__v1__certificate_record__descriptor, NULL, call->request->trace_id,
             (ProtobufCMessage **) &record, message, sizeof message);

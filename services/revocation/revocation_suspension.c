@@ -111,7 +111,7 @@ revocation_card_get (tsr_call_t *call, const char *card_uuid, Tessera__V1__Card 
     Tessera__V1__GetCardRequest request = TESSERA__V1__GET_CARD_REQUEST__INIT;
     request.card_uuid = (char *) card_uuid;
     char message [160] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->perso, "GetCard", &request.base, &tessera__v1__card__descriptor, NULL,
         call->request->trace_id, (ProtobufCMessage **) card_p, message, sizeof message);
     if (status == S_NOT_FOUND)
@@ -145,7 +145,7 @@ revocation_card_change (tsr_call_t *call, const char *card_uuid, int to_state, c
     request.reason = reason;
     request.on_behalf_of_operator_id = (char *) operator_id;
     char message [200] = "";
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         state->perso, "ChangeCardState", &request.base, &tessera__v1__card__descriptor,
         request_id, call->request->trace_id, (ProtobufCMessage **) card_p, message,
         sizeof message);
@@ -170,7 +170,7 @@ revocation_hold_call (tsr_call_t *call, const char *prefix, const char *id,
     char request_id [TSR_REQUEST_ID_MAX + 1];
     snprintf (request_id, sizeof request_id, "%s-%s-%s", prefix, id, serial_hex);
     Tessera__V1__CertificateStatus *reply = NULL;
-    tsr_status_t status = revocation_peer_call (
+    tsr_status_t status = tsr_peer_call (
         self->ca, "RevokeCertificate", &request.base, &tessera__v1__certificate_status__descriptor,
         request_id, call->request->trace_id, (ProtobufCMessage **) &reply, message, message_size);
     *state = 0;
@@ -189,10 +189,10 @@ revocation_ca_state (tsr_call_t *call, const char *serial_hex)
     request.serial_hex = (char *) serial_hex;
     Tessera__V1__CertificateStatus *reply = NULL;
     char message [160];
-    if (revocation_peer_call (self->ca, "GetStatus", &request.base,
-                              &tessera__v1__certificate_status__descriptor, NULL,
-                              call->request->trace_id, (ProtobufCMessage **) &reply, message,
-                              sizeof message) != S_OK)
+    if (tsr_peer_call (self->ca, "GetStatus", &request.base,
+                       &tessera__v1__certificate_status__descriptor, NULL,
+                       call->request->trace_id, (ProtobufCMessage **) &reply, message,
+                       sizeof message) != S_OK)
         return 0;
     int state = (int) reply->state;
     tessera__v1__certificate_status__free_unpacked (reply, NULL);

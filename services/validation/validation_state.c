@@ -55,8 +55,8 @@ s_enrollment (validation_state_t *self, tsr_config_t *config, const char *keyrin
                   server_path);
         return -1;
     }
-    self->enrollment = validation_enrollment_new (endpoint, self->cert, zcert_public_txt (server),
-                                                  (int) timeout_ms);
+    self->enrollment = tsr_peer_new ( "enrollment",endpoint, self->cert, zcert_public_txt (server),
+                                     (int) timeout_ms, 1);
     zcert_destroy (&server);
     if (!self->enrollment) {
         snprintf (err, err_size, "cannot connect to enrollment at %s (TSR_ENROLLMENT_ENDPOINT)",
@@ -123,7 +123,7 @@ validation_state_destroy (void **state_p)
     if (!state_p || !*state_p)
         return;
     validation_state_t *self = *state_p;
-    validation_enrollment_destroy (&self->enrollment);
+    tsr_peer_destroy (&self->enrollment);
     zcert_destroy (&self->cert);
     validation_breach_list_destroy (&self->breached);
     tsr_db_destroy (&self->side_db);

@@ -39,7 +39,7 @@ typedef struct {
     validation_breach_list_t *breached;
     char decoy_hash [VALIDATION_HASH_SIZE];
     zcert_t *cert;
-    validation_enrollment_t *enrollment;
+    tsr_peer_t *enrollment;
     //  Refusals' own connection (under side_lock).
     pthread_mutex_t side_lock;
     tsr_db_t *side_db;

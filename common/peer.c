@@ -1,6 +1,6 @@
-/*  revocation_peer: calls to another service (see revocation_peer.h).
+/*  tsr_peer: calls to another tessera service (see peer.h).
 */
-#include "revocation_peer.h"
+#include "tessera/peer.h"
 #include "tessera/service.h"
 
 #include <ctype.h>
@@ -10,11 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct _revocation_peer_t {
+struct _tsr_peer_t {
     char name [16];
     pthread_mutex_t lock;
     tsr_bus_client_t *client;
 };
+
+tsr_peer_t *
+tsr_peer_new (const char *name, const char *endpoint, zcert_t *cert,
+              const char *server_public_key, int timeout_ms, int retries)
+{
+    tsr_peer_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf (self->name, sizeof self->name, "%s", name);
+    pthread_mutex_init (&self->lock, NULL);
+    self->client = tsr_bus_client_new (endpoint, cert, server_public_key, timeout_ms, retries);
+    if (!self->client)
+        tsr_peer_destroy (&self);
+    return self;
+}
 
 //  TSR_<NAME>_<suffix>.
 static void
@@ -25,9 +40,9 @@ s_key (char *key, size_t size, const char *name, const char *suffix)
         *p = (char) toupper ((unsigned char) *p);
 }
 
-revocation_peer_t *
-revocation_peer_new (tsr_config_t *config, const char *name, zcert_t *cert, char *err,
-                     size_t err_size)
+tsr_peer_t *
+tsr_peer_new_configured (tsr_config_t *config, const char *name, zcert_t *cert,
+                         int timeout_ms, int retries, char *err, size_t err_size)
 {
     char key [64], fallback_endpoint [256], fallback_cert [1024];
     tsr_service_default_endpoint (tsr_service_port_offset (name), fallback_endpoint,
@@ -36,39 +51,33 @@ revocation_peer_new (tsr_config_t *config, const char *name, zcert_t *cert, char
               tsr_config_get (config, "TSR_KEYRING_DIR", "."), name);
     s_key (key, sizeof key, name, "ENDPOINT");
     const char *endpoint = tsr_config_get (config, key, fallback_endpoint);
+    long timeout = 0;
+    s_key (key, sizeof key, name, "TIMEOUT_MS");
+    if (tsr_config_get_long (config, key, timeout_ms, 100, 600000, &timeout, err, err_size))
+        return NULL;
     s_key (key, sizeof key, name, "CERT");
     const char *server_path = tsr_config_get (config, key, fallback_cert);
-    long timeout_ms = 0;
-    s_key (key, sizeof key, name, "TIMEOUT_MS");
-    if (tsr_config_get_long (config, key, 5000, 100, 600000, &timeout_ms, err, err_size))
-        return NULL;
     zcert_t *server = zsys_file_exists (server_path) ? zcert_load (server_path) : NULL;
     if (!server) {
-        s_key (key, sizeof key, name, "CERT");
         snprintf (err, err_size, "cannot read %s's certificate %s (%s)", name, server_path, key);
         return NULL;
     }
-    revocation_peer_t *self = calloc (1, sizeof *self);
-    if (self) {
-        snprintf (self->name, sizeof self->name, "%s", name);
-        pthread_mutex_init (&self->lock, NULL);
-        self->client = tsr_bus_client_new (endpoint, cert, zcert_public_txt (server),
-                                           (int) timeout_ms, 1);
-        if (!self->client)
-            revocation_peer_destroy (&self);
-    }
+    tsr_peer_t *self = tsr_peer_new (name, endpoint, cert, zcert_public_txt (server),
+                                     (int) timeout, retries);
     zcert_destroy (&server);
-    if (!self)
-        snprintf (err, err_size, "cannot connect to %s at %s", name, endpoint);
+    if (!self) {
+        s_key (key, sizeof key, name, "ENDPOINT");
+        snprintf (err, err_size, "cannot make a client to %s at %s (%s)", name, endpoint, key);
+    }
     return self;
 }
 
 void
-revocation_peer_destroy (revocation_peer_t **self_p)
+tsr_peer_destroy (tsr_peer_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    revocation_peer_t *self = *self_p;
+    tsr_peer_t *self = *self_p;
     tsr_bus_client_destroy (&self->client);
     pthread_mutex_destroy (&self->lock);
     free (self);
@@ -76,10 +85,10 @@ revocation_peer_destroy (revocation_peer_t **self_p)
 }
 
 tsr_status_t
-revocation_peer_call (revocation_peer_t *self, const char *method, const ProtobufCMessage *request,
-                      const ProtobufCMessageDescriptor *reply_descriptor, const char *request_id,
-                      const char *trace_id, ProtobufCMessage **reply_p, char *message,
-                      size_t message_size)
+tsr_peer_call (tsr_peer_t *self, const char *method, const ProtobufCMessage *request,
+               const ProtobufCMessageDescriptor *reply_descriptor, const char *request_id,
+               const char *trace_id, ProtobufCMessage **reply_p, char *message,
+               size_t message_size)
 {
     *reply_p = NULL;
     size_t size = protobuf_c_message_get_packed_size (request);
@@ -90,7 +99,8 @@ revocation_peer_call (revocation_peer_t *self, const char *method, const Protobu
     }
     protobuf_c_message_pack (request, payload);
     pthread_mutex_lock (&self->lock);
-    tsr_envelope_t *reply = tsr_bus_client_call (self->client, method, payload, size, request_id,
+    tsr_envelope_t *reply = tsr_bus_client_call (self->client, method, payload, size,
+                                                 request_id && *request_id ? request_id : NULL,
                                                  trace_id && *trace_id ? trace_id : NULL);
     pthread_mutex_unlock (&self->lock);
     OPENSSL_cleanse (payload, size);
