@@ -214,8 +214,13 @@ def active(system):
 # --- before the ca is active --------------------------------------------------
 
 def test_not_ready_until_the_ca_is_active(system):
-    status = publication_status(system)
-    assert not status.ready and "ca" in status.not_ready_reason
+    # "starting" until the scheduler's first look at the ca, then the ca named.
+    def looked():
+        status = publication_status(system)
+        assert not status.ready
+        return status if status.not_ready_reason != "starting" else None
+    status = wait_for(looked, what="the publisher's first look at the ca")
+    assert "ca" in status.not_ready_reason
     code, headers, _ = http(system, "/crl/issuing.crl")
     assert code == 503 and headers["Retry-After"]
     # Any OCSP request: tryLater, whoever it names.
