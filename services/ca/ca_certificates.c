@@ -205,7 +205,7 @@ s_record_issue (tsr_call_t *call, s_request_t *request, const char *serial_hex, 
 //  database. Returns the status (OK to go on).
 tsr_status_t
 ca_issue_check (tsr_call_t *call, const Tessera__V1__IssueCertificateRequest *request,
-                const ca_profile_t **profile, EVP_PKEY **key, char spki_sha256 [65],
+                const ca_profile_t **profile, X509_PUBKEY **key, char spki_sha256 [65],
                 X509_NAME **subject)
 {
     char err [256] = "";
@@ -258,7 +258,7 @@ ca_handle_issue (tsr_call_t *call)
     if (!request)
         return unpack_status;
     const ca_profile_t *profile = NULL;
-    EVP_PKEY *key = NULL;
+    X509_PUBKEY *key = NULL;
     X509_NAME *subject = NULL;
     X509 *cert = NULL;
     PGresult *row = NULL;           //  the stored certificate, for the reply
@@ -334,7 +334,7 @@ done:
     PQclear (row);
     X509_free (cert);
     X509_NAME_free (subject);
-    EVP_PKEY_free (key);
+    X509_PUBKEY_free (key);
     tessera__v1__issue_certificate_request__free_unpacked (request, NULL);
     return status;
 }

@@ -11,6 +11,7 @@
 #define CA_CSR_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,9 +25,12 @@ typedef enum {
     CA_CSR_KEY_REFUSED,
 } ca_csr_result_t;
 
-//  On CA_CSR_OK, *public_key is the CSR's key (caller frees) and
-//  spki_sha256_hex the SHA-256 of its DER SubjectPublicKeyInfo.
-ca_csr_result_t ca_csr_check (const uint8_t *der, size_t size, EVP_PKEY **public_key,
+//  On CA_CSR_OK, *public_key is the CSR's SubjectPublicKeyInfo as sent,
+//  with its decoded key (X509_PUBKEY_get0; caller X509_PUBKEY_frees it),
+//  and spki_sha256_hex the SHA-256 of that DER. The certificate carries
+//  the same bytes (ca_issue_certificate): OpenSSL 3.0 would otherwise
+//  re-encode the key through its encoder and decoder, twice per issuance.
+ca_csr_result_t ca_csr_check (const uint8_t *der, size_t size, X509_PUBKEY **public_key,
                               char spki_sha256_hex [65], char *err, size_t err_size);
 
 #endif

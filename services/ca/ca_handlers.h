@@ -28,12 +28,12 @@ tsr_status_t ca_handle_list_revoked (tsr_call_t *call);
 //  IssueCertificate's pure first step: everything about the request that
 //  needs neither the key nor the database (ids, the profile, the CSR and
 //  its signature, the validity, the subject). STATUS_OK with *profile, *key
-//  (the CSR's, EVP_PKEY_free it), spki_sha256 and *subject (X509_NAME_free
+//  (the CSR's, X509_PUBKEY_free it), spki_sha256 and *subject (X509_NAME_free
 //  it), or the refusal with the call's message set (*key and *subject may
 //  be set then too). The handler calls it first; so does
 //  tests/fuzz/fuzz_payload_ca.c.
 tsr_status_t ca_issue_check (tsr_call_t *call, const Tessera__V1__IssueCertificateRequest *request,
-                             const ca_profile_t **profile, EVP_PKEY **key, char spki_sha256 [65],
+                             const ca_profile_t **profile, X509_PUBKEY **key, char spki_sha256 [65],
                              X509_NAME **subject);
 
 #endif

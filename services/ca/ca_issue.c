@@ -48,11 +48,10 @@ ca_issue_digest_for (EVP_PKEY *key)
     return EVP_PKEY_get_bits (key) >= 4096 ? EVP_sha384 () : EVP_sha256 ();
 }
 
-//  Version 3, a fresh serial, the subject, the key and the validity, with
-//  notAfter capped by the issuer's. issuer_name NULL: self-issued.
+//  Version 3, a fresh serial, the subject and the validity, with notAfter
+//  capped by the issuer's. issuer_cert NULL: self-issued. No key yet.
 static X509 *
-s_skeleton (X509 *issuer_cert, EVP_PKEY *subject_key, X509_NAME *subject, int validity_days,
-            char *err, size_t err_size)
+s_skeleton (X509 *issuer_cert, X509_NAME *subject, int validity_days, char *err, size_t err_size)
 {
     uint8_t serial_bytes [CA_SERIAL_SIZE];
     X509 *cert = X509_new ();
@@ -62,8 +61,7 @@ s_skeleton (X509 *issuer_cert, EVP_PKEY *subject_key, X509_NAME *subject, int va
     ||  !BN_to_ASN1_INTEGER (serial, X509_get_serialNumber (cert))
     ||  !X509_set_version (cert, X509_VERSION_3)
     ||  !X509_set_subject_name (cert, subject)
-    ||  !X509_set_issuer_name (cert, issuer_cert ? X509_get_subject_name (issuer_cert) : subject)
-    ||  !X509_set_pubkey (cert, subject_key)) {
+    ||  !X509_set_issuer_name (cert, issuer_cert ? X509_get_subject_name (issuer_cert) : subject)) {
         snprintf (err, err_size, "cannot build the certificate");
         goto fail;
     }
@@ -87,6 +85,56 @@ fail:
     return NULL;
 }
 
+//  The certificate's SubjectPublicKeyInfo: the same algorithm, parameters
+//  (none, NULL, a curve's OID or other DER) and key bits as spki's, copied
+//  field by field; ca_profile_check then judges the key. X509_set_pubkey
+//  would run OpenSSL 3.0's encoder then decoder on the key, a quarter of
+//  the ca's CPU per issuance. The copy has no decoded key:
+//  ca_profile_check decodes the certificate's own bytes.
+static int
+s_set_spki (X509 *cert, const X509_PUBKEY *spki, char *err, size_t err_size)
+{
+    ASN1_OBJECT *algorithm = NULL;
+    const unsigned char *bits = NULL;
+    int bits_size = 0;
+    X509_ALGOR *algor = NULL;
+    const void *parameter = NULL;
+    int parameter_type = -1;
+    if (X509_PUBKEY_get0_param (&algorithm, &bits, &bits_size, &algor, spki) && algor && bits_size > 0)
+        X509_ALGOR_get0 (NULL, &parameter_type, &parameter, algor);
+    ASN1_OBJECT *algorithm_copy = NULL;
+    void *parameter_copy = NULL;
+    unsigned char *bits_copy = NULL;
+    bool copied = false;
+    switch (parameter_type) {
+        case V_ASN1_UNDEF:
+        case V_ASN1_NULL:
+            copied = true;
+            break;
+        case V_ASN1_OBJECT:
+            copied = (parameter_copy = OBJ_dup (parameter)) != NULL;
+            break;
+        case V_ASN1_SEQUENCE:
+            copied = (parameter_copy = ASN1_STRING_dup (parameter)) != NULL;
+            break;
+    }
+    if (!copied
+    ||  !(algorithm_copy = OBJ_dup (algorithm))
+    ||  !(bits_copy = OPENSSL_memdup (bits, (size_t) bits_size))
+    ||  !X509_PUBKEY_set0_param (X509_get_X509_PUBKEY (cert), algorithm_copy, parameter_type,
+                                 parameter_copy, bits_copy, bits_size)) {
+        ASN1_OBJECT_free (algorithm_copy);
+        if (parameter_type == V_ASN1_OBJECT)
+            ASN1_OBJECT_free (parameter_copy);
+        else
+            ASN1_STRING_free (parameter_copy);
+        OPENSSL_free (bits_copy);
+        snprintf (err, err_size, "cannot set the certificate's public key");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_sign (X509 *cert, EVP_PKEY *key, char *err, size_t err_size)
 {
@@ -98,8 +146,8 @@ s_sign (X509 *cert, EVP_PKEY *key, char *err, size_t err_size)
 }
 
 X509 *
-ca_issue_certificate (X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *subject_key,
-                      X509_NAME *subject, const ca_profile_t *profile, int level,
+ca_issue_certificate (X509 *issuer_cert, EVP_PKEY *issuer_key,
+                      const X509_PUBKEY *subject_key, X509_NAME *subject, const ca_profile_t *profile, int level,
                       const ca_profile_config_t *config, const char *email,
                       int validity_days, char *err, size_t err_size)
 {
@@ -110,8 +158,9 @@ ca_issue_certificate (X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *subject
                   validity_days, profile->name, profile->max_days);
         return NULL;
     }
-    X509 *cert = s_skeleton (issuer_cert, subject_key, subject, validity_days, err, err_size);
+    X509 *cert = s_skeleton (issuer_cert, subject, validity_days, err, err_size);
     if (!cert
+    ||  s_set_spki (cert, subject_key, err, err_size)
     ||  ca_profile_apply (cert, issuer_cert, profile, level, config, email, err, err_size)
     ||  ca_profile_check (cert, issuer_cert, profile, level, config, err, err_size)
     ||  s_sign (cert, issuer_key, err, err_size)) {
@@ -130,7 +179,12 @@ ca_issue_ca_certificate (X509 *issuer_cert, EVP_PKEY *signer_key, EVP_PKEY *subj
                   CA_CA_MAX_DAYS);
         return NULL;
     }
-    X509 *cert = s_skeleton (issuer_cert, subject_key, subject, validity_days, err, err_size);
+    X509 *cert = s_skeleton (issuer_cert, subject, validity_days, err, err_size);
+    if (cert && !X509_set_pubkey (cert, subject_key)) {
+        snprintf (err, err_size, "cannot set the certificate's public key");
+        X509_free (cert);
+        return NULL;
+    }
     if (!cert
     ||  ca_profile_apply_ca (cert, issuer_cert, issuer_cert != NULL, err, err_size)
     ||  s_sign (cert, signer_key, err, err_size)) {

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,10 +44,9 @@ ca_profile_find (int use, int level)
 }
 
 void
-ca_profile_key_usage (const ca_profile_t *profile, EVP_PKEY *key, const char **text,
-                      unsigned *bits)
+ca_profile_key_usage (const ca_profile_t *profile, bool ec_key, const char **text, unsigned *bits)
 {
-    bool ec = profile->key_usage_ec && key && EVP_PKEY_is_a (key, "EC");
+    bool ec = profile->key_usage_ec && ec_key;
     *text = ec ? profile->key_usage_ec : profile->key_usage;
     *bits = ec ? profile->key_usage_bits_ec : profile->key_usage_bits;
 }
@@ -194,6 +194,129 @@ ca_profile_apply_ca (X509 *cert, X509 *issuer, bool issuing, char *err, size_t e
     return 0;
 }
 
+//  Whether the certificate's key is EC, by its SubjectPublicKeyInfo's
+//  algorithm (the key itself need not be decoded).
+static bool
+s_key_is_ec (X509 *cert)
+{
+    ASN1_OBJECT *algorithm = NULL;
+    return X509_PUBKEY_get0_param (&algorithm, NULL, NULL, NULL, X509_get_X509_PUBKEY (cert))
+           && OBJ_obj2nid (algorithm) == NID_X9_62_id_ecPublicKey;
+}
+
+//  An EC SubjectPublicKeyInfo by ca_profile_check_key's rules, from its
+//  fields: a named curve, P-256 or P-384, and a point of that curve's size.
+static int
+s_check_ec_spki (X509_ALGOR *algor, const unsigned char *point, int point_size,
+                 char *err, size_t err_size)
+{
+    int type = V_ASN1_UNDEF;
+    const void *curve = NULL;
+    X509_ALGOR_get0 (NULL, &type, &curve, algor);
+    if (type != V_ASN1_OBJECT) {
+        snprintf (err, err_size, "EC key with explicit curve parameters; a named curve is required");
+        return -1;
+    }
+    int nid = OBJ_obj2nid (curve);
+    int coordinate = nid == NID_X9_62_prime256v1 ? 32 : nid == NID_secp384r1 ? 48 : 0;
+    if (!coordinate) {
+        snprintf (err, err_size, "EC curve %s is not accepted; use P-256 or P-384",
+                  nid != NID_undef ? OBJ_nid2sn (nid) : "unknown");
+        return -1;
+    }
+    bool uncompressed = point_size == 1 + 2 * coordinate && point [0] == 4;
+    bool compressed = point_size == 1 + coordinate && (point [0] == 2 || point [0] == 3);
+    if (!uncompressed && !compressed) {
+        snprintf (err, err_size, "EC public key of %d bytes is not a point of its curve", point_size);
+        return -1;
+    }
+    return 0;
+}
+
+//  An rsaEncryption SubjectPublicKeyInfo by ca_profile_check_key's rules,
+//  from its fields: NULL parameters, and an RSAPublicKey (SEQUENCE of the
+//  two INTEGERs n and e) whose modulus has 2048 to 8192 bits.
+static int
+s_check_rsa_spki (X509_ALGOR *algor, const unsigned char *der, int der_size,
+                  char *err, size_t err_size)
+{
+    int type = V_ASN1_UNDEF;
+    X509_ALGOR_get0 (NULL, &type, NULL, algor);
+    if (type != V_ASN1_NULL) {
+        snprintf (err, err_size, "RSA key: the algorithm's parameters must be NULL");
+        return -1;
+    }
+    const unsigned char *cursor = der;
+    ASN1_SEQUENCE_ANY *fields = d2i_ASN1_SEQUENCE_ANY (NULL, &cursor, der_size);
+    ASN1_TYPE *n = fields && sk_ASN1_TYPE_num (fields) == 2 ? sk_ASN1_TYPE_value (fields, 0) : NULL;
+    ASN1_TYPE *e = n ? sk_ASN1_TYPE_value (fields, 1) : NULL;
+    BIGNUM *modulus = NULL;
+    int rc = -1;
+    if (!n || !e || cursor != der + der_size || n->type != V_ASN1_INTEGER
+    ||  e->type != V_ASN1_INTEGER || !(modulus = ASN1_INTEGER_to_BN (n->value.integer, NULL)))
+        snprintf (err, err_size, "RSA public key is not an RSAPublicKey");
+    else
+    if (BN_num_bits (modulus) < 2048)
+        snprintf (err, err_size, "RSA key of %d bits; at least 2048 are required",
+                  BN_num_bits (modulus));
+    else
+    if (BN_num_bits (modulus) > 8192)
+        snprintf (err, err_size, "RSA key over 8192 bits");
+    else
+        rc = 0;
+    BN_free (modulus);
+    sk_ASN1_TYPE_pop_free (fields, ASN1_TYPE_free);
+    return rc;
+}
+
+//  The certificate's key by ca_profile_check_key's rules; *ec when it is
+//  an EC key. EC and RSA keys are judged by their SubjectPublicKeyInfo's
+//  fields and not decoded: ca_issue copies the bytes of a CSR whose key
+//  ca_csr_check decoded and checked, and OpenSSL 3.0's decoder set-up
+//  would be a fifth of an issuance's CPU. Any other key is decoded (the
+//  one decoded when the certificate was parsed, if it was) and refused by
+//  ca_profile_check_key with its type named.
+static int
+s_check_cert_key (X509 *cert, bool *ec, char *err, size_t err_size)
+{
+    X509_PUBKEY *spki = X509_get_X509_PUBKEY (cert);
+    ASN1_OBJECT *algorithm = NULL;
+    const unsigned char *bits = NULL;
+    int bits_size = 0;
+    X509_ALGOR *algor = NULL;
+    *ec = false;
+    if (!spki || !X509_PUBKEY_get0_param (&algorithm, &bits, &bits_size, &algor, spki) || !algor
+    ||  bits_size < 1) {
+        snprintf (err, err_size, "profile check: the certificate's public key cannot be read");
+        return -1;
+    }
+    if (OBJ_obj2nid (algorithm) == NID_X9_62_id_ecPublicKey) {
+        *ec = true;
+        return s_check_ec_spki (algor, bits, bits_size, err, err_size);
+    }
+    if (OBJ_obj2nid (algorithm) == NID_rsaEncryption)
+        return s_check_rsa_spki (algor, bits, bits_size, err, err_size);
+    ERR_set_mark ();
+    EVP_PKEY *key = X509_get0_pubkey (cert);
+    ERR_pop_to_mark ();
+    EVP_PKEY *decoded = NULL;
+    if (!key) {
+        unsigned char *der = NULL;
+        int size = i2d_X509_PUBKEY (spki, &der);
+        const unsigned char *cursor = der;
+        if (size > 0)
+            key = decoded = d2i_PUBKEY (NULL, &cursor, size);
+        OPENSSL_free (der);
+    }
+    int rc = -1;
+    if (!key)
+        snprintf (err, err_size, "profile check: the certificate's public key cannot be read");
+    else
+        rc = ca_profile_check_key (key, err, err_size);
+    EVP_PKEY_free (decoded);
+    return rc;
+}
+
 int
 ca_profile_apply (X509 *cert, X509 *issuer, const ca_profile_t *profile, int level,
                   const ca_profile_config_t *config, const char *email,
@@ -208,7 +331,7 @@ ca_profile_apply (X509 *cert, X509 *issuer, const ca_profile_t *profile, int lev
     X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
     const char *key_usage = NULL;
     unsigned key_usage_bits = 0;
-    ca_profile_key_usage (profile, X509_get0_pubkey (cert), &key_usage, &key_usage_bits);
+    ca_profile_key_usage (profile, s_key_is_ec (cert), &key_usage, &key_usage_bits);
     if (profile->escrowed && !(email && *email)) {
         snprintf (err, err_size, "the %s profile needs the holder's e-mail address", profile->name);
         return -1;
@@ -442,8 +565,8 @@ ca_profile_check (X509 *cert, X509 *issuer, const ca_profile_t *profile, int lev
         snprintf (err, err_size, "profile check: issuer name is not the issuing CA's subject");
         return -1;
     }
-    EVP_PKEY *key = X509_get0_pubkey (cert);
-    if (!key || ca_profile_check_key (key, err, err_size))
+    bool ec_key = false;
+    if (s_check_cert_key (cert, &ec_key, err, err_size))
         return -1;
     if (s_check_validity (cert, issuer, profile->max_days, err, err_size)
     ||  s_check_subject_country (cert, err, err_size)
@@ -459,7 +582,7 @@ ca_profile_check (X509 *cert, X509 *issuer, const ca_profile_t *profile, int lev
     }
     const char *key_usage = NULL;
     unsigned key_usage_bits = 0;
-    ca_profile_key_usage (profile, key, &key_usage, &key_usage_bits);
+    ca_profile_key_usage (profile, ec_key, &key_usage, &key_usage_bits);
     if (X509_get_key_usage (cert) != key_usage_bits) {
         snprintf (err, err_size, "profile check: keyUsage must be %s only", key_usage);
         return -1;

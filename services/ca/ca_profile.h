@@ -60,9 +60,9 @@ typedef struct {
 //  The profile of (use, level), or NULL when there is none.
 const ca_profile_t *ca_profile_find (int use, int level);
 
-//  The keyUsage text and bits of profile for a subject key (see
-//  key_usage_ec).
-void ca_profile_key_usage (const ca_profile_t *profile, EVP_PKEY *key, const char **text,
+//  The keyUsage text and bits of profile for a subject key, EC or not
+//  (see key_usage_ec).
+void ca_profile_key_usage (const ca_profile_t *profile, bool ec_key, const char **text,
                            unsigned *bits);
 
 //  Signature and authentication keys are never escrowed; encryption keys

@@ -10,11 +10,11 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    EVP_PKEY *key = NULL;
+    X509_PUBKEY *key = NULL;
     char spki [65], err [256];
     ca_csr_result_t result = ca_csr_check (data, size, &key, spki, err, sizeof err);
     if ((result == CA_CSR_OK) != (key != NULL))
         __builtin_trap ();
-    EVP_PKEY_free (key);
+    X509_PUBKEY_free (key);
     return 0;
 }

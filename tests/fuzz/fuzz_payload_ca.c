@@ -14,7 +14,7 @@ static tsr_status_t
 s_issue (tsr_call_t *call, const ProtobufCMessage *request)
 {
     const ca_profile_t *profile = NULL;
-    EVP_PKEY *key = NULL;
+    X509_PUBKEY *key = NULL;
     X509_NAME *subject = NULL;
     char spki_sha256 [65] = "";
     tsr_status_t status = ca_issue_check (call, (const Tessera__V1__IssueCertificateRequest *) request,
@@ -23,7 +23,7 @@ s_issue (tsr_call_t *call, const ProtobufCMessage *request)
     &&  (!profile || !key || !subject || strlen (spki_sha256) != 64))
         __builtin_trap ();
     X509_NAME_free (subject);
-    EVP_PKEY_free (key);
+    X509_PUBKEY_free (key);
     return status;
 }
 

@@ -124,7 +124,7 @@ static void
 s_check (const uint8_t *der, size_t size, ca_csr_result_t expected, EVP_PKEY *expected_key,
          char *err, size_t err_size)
 {
-    EVP_PKEY *key = (EVP_PKEY *) 1;     //  must be overwritten
+    X509_PUBKEY *key = (X509_PUBKEY *) 1;   //  must be overwritten
     char spki_hex [65] = "";
     err [0] = 0;
     ca_csr_result_t result = ca_csr_check (der, size, &key, spki_hex, err, err_size);
@@ -132,11 +132,13 @@ s_check (const uint8_t *der, size_t size, ca_csr_result_t expected, EVP_PKEY *ex
         fail_msg ("result %d, expected %d (err: %s)", (int) result, (int) expected, err);
     if (expected == CA_CSR_OK) {
         assert_non_null (key);
-        assert_int_equal (EVP_PKEY_eq (key, expected_key), 1);
+        assert_int_equal (EVP_PKEY_eq (X509_PUBKEY_get0 (key), expected_key), 1);
+        //  The digest of the bytes as sent is the one OpenSSL's own
+        //  encoding of the key gives.
         char expected_hex [65];
         s_spki_sha256 (expected_key, expected_hex);
         assert_string_equal (spki_hex, expected_hex);
-        EVP_PKEY_free (key);
+        X509_PUBKEY_free (key);
     }
     else {
         assert_null (key);
@@ -207,7 +209,7 @@ test_explicit_curve_refused (void **state)
     uint8_t *der = NULL;
     size_t size = 0;
     s_make_csr (key, EVP_sha256 (), &der, &size);
-    EVP_PKEY *public_key = NULL;
+    X509_PUBKEY *public_key = NULL;
     char spki_hex [65], err [S_ERR_SIZE] = "";
     ca_csr_result_t result = ca_csr_check (der, size, &public_key, spki_hex, err, sizeof err);
     OPENSSL_free (der);
@@ -217,14 +219,39 @@ test_explicit_curve_refused (void **state)
         //  called from ca_csr.c:195): the request's key keeps its explicit
         //  parameters and is certified as is. Not fixed here.
         unsigned char *spki = NULL;
-        int spki_size = i2d_PUBKEY (public_key, &spki);
+        int spki_size = i2d_X509_PUBKEY (public_key, &spki);
         print_message ("explicit-parameters P-256 request accepted (SPKI of %d bytes)\n", spki_size);
         OPENSSL_free (spki);
-        EVP_PKEY_free (public_key);
+        X509_PUBKEY_free (public_key);
         skip ();
     }
     assert_int_equal (result, CA_CSR_KEY_REFUSED);
     assert_null (public_key);
+}
+
+//  An RSA key whose algorithm has no parameters (RFC 4055 wants NULL),
+//  correctly self-signed: refused, since the certificate would carry the
+//  request's SubjectPublicKeyInfo as sent.
+static void
+test_rsa_parameters_must_be_null (void **state)
+{
+    s_keys_t *keys = *state;
+    X509_REQ *request = X509_REQ_new ();
+    assert_non_null (request);
+    assert_int_equal (X509_REQ_set_pubkey (request, keys->rsa2048), 1);
+    assert_int_equal (X509_PUBKEY_set0_param (X509_REQ_get_X509_PUBKEY (request),
+                                              OBJ_nid2obj (NID_rsaEncryption), V_ASN1_UNDEF,
+                                              NULL, NULL, 0), 1);
+    assert_true (X509_REQ_sign (request, keys->rsa2048, EVP_sha256 ()) > 0);
+    uint8_t *der = NULL;
+    int size = i2d_X509_REQ (request, &der);
+    assert_true (size > 0);
+    X509_REQ_free (request);
+    char err [S_ERR_SIZE];
+    s_check (der, (size_t) size, CA_CSR_KEY_REFUSED, NULL, err, sizeof err);
+    if (!strstr (err, "NULL"))
+        fail_msg ("err \"%s\" does not say NULL", err);
+    OPENSSL_free (der);
 }
 
 //  A flipped bit in the signature value: still DER, no longer verifies.
@@ -353,7 +380,7 @@ test_truncations_and_corruptions (void **state)
             uint8_t *prefix = malloc (length ? length : 1);
             assert_non_null (prefix);
             memcpy (prefix, der, length);
-            EVP_PKEY *key = NULL;
+            X509_PUBKEY *key = NULL;
             char spki_hex [65], err [S_ERR_SIZE] = "";
             ca_csr_result_t result = ca_csr_check (prefix, length, &key, spki_hex, err, sizeof err);
             if (result == CA_CSR_OK)
@@ -369,14 +396,14 @@ test_truncations_and_corruptions (void **state)
             assert_non_null (copy);
             memcpy (copy, der, size);
             copy [at] ^= 0xFF;
-            EVP_PKEY *key = NULL;
+            X509_PUBKEY *key = NULL;
             char spki_hex [65], err [S_ERR_SIZE] = "";
             ca_csr_result_t result = ca_csr_check (copy, size, &key, spki_hex, err, sizeof err);
             if (result == CA_CSR_OK) {
                 if (at < info_end)
                     fail_msg ("request with byte %zu of %zu inverted accepted", at, size);
-                assert_int_equal (EVP_PKEY_eq (key, signers [k]), 1);
-                EVP_PKEY_free (key);
+                assert_int_equal (EVP_PKEY_eq (X509_PUBKEY_get0 (key), signers [k]), 1);
+                X509_PUBKEY_free (key);
             }
             else
                 assert_null (key);
@@ -393,6 +420,7 @@ main (void)
         cmocka_unit_test (test_accepted_keys),
         cmocka_unit_test (test_refused_keys),
         cmocka_unit_test (test_explicit_curve_refused),
+        cmocka_unit_test (test_rsa_parameters_must_be_null),
         cmocka_unit_test (test_bad_signature),
         cmocka_unit_test (test_unreadable),
         cmocka_unit_test (test_too_large),

@@ -72,6 +72,21 @@ s_root (EVP_PKEY *key, X509_NAME *name, int validity_days)
     return cert;
 }
 
+//  ca_issue_certificate for an EVP_PKEY: the key's SubjectPublicKeyInfo,
+//  as ca_csr_check would give it.
+static X509 *
+s_issue_key (X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *subject_key, X509_NAME *subject,
+             const ca_profile_t *profile, int level, const ca_profile_config_t *config,
+             const char *email, int validity_days, char *err, size_t err_size)
+{
+    X509_PUBKEY *spki = NULL;
+    assert_int_equal (X509_PUBKEY_set (&spki, subject_key), 1);
+    X509 *cert = ca_issue_certificate (issuer_cert, issuer_key, spki, subject, profile, level,
+                                       config, email, validity_days, err, err_size);
+    X509_PUBKEY_free (spki);
+    return cert;
+}
+
 static int
 s_group_setup (void **state)
 {
@@ -259,10 +274,10 @@ s_issue (s_fixture_t *fixture, int use, int level, const char *email, int validi
     const ca_profile_t *profile = ca_profile_find (use, level);
     assert_non_null (profile);
     char err [S_ERR_SIZE] = "";
-    X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, fixture->subject_key,
-                                       profile->holder ? fixture->holder_name : fixture->service_name,
-                                       profile, level, &fixture->config, email, validity_days,
-                                       err, sizeof err);
+    X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key, fixture->subject_key,
+                              profile->holder ? fixture->holder_name : fixture->service_name,
+                              profile, level, &fixture->config, email, validity_days,
+                              err, sizeof err);
     if (!cert)
         fail_msg ("use %d level %d refused: %s", use, level, err);
     return cert;
@@ -419,9 +434,9 @@ test_issue_rsa_subject (void **state)
     s_fixture_t *fixture = *state;
     const ca_profile_t *profile = ca_profile_find (CA_USE_SIGNATURE, 3);
     char err [S_ERR_SIZE] = "";
-    X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, fixture->rsa_key,
-                                       fixture->holder_name, profile, 3, &fixture->config, NULL, 0,
-                                       err, sizeof err);
+    X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key, fixture->rsa_key,
+                              fixture->holder_name, profile, 3, &fixture->config, NULL, 0,
+                              err, sizeof err);
     if (!cert)
         fail_msg ("RSA subject refused: %s", err);
     X509 *copy = s_reparse (cert);
@@ -448,10 +463,10 @@ test_issue_encryption (void **state)
     for (int level = 1; level <= 3; level++)
         for (size_t i = 0; i < 2; i++) {
             char err [S_ERR_SIZE] = "";
-            X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, keys [i],
-                                               fixture->holder_name, profile, level,
-                                               &fixture->config, "amelie@example.fr", 0,
-                                               err, sizeof err);
+            X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key, keys [i],
+                                      fixture->holder_name, profile, level,
+                                      &fixture->config, "amelie@example.fr", 0,
+                                      err, sizeof err);
             if (!cert)
                 fail_msg ("encryption level %d key %zu refused: %s", level, i, err);
             X509 *copy = s_reparse (cert);
@@ -473,9 +488,9 @@ test_issue_encryption (void **state)
     const char *no_email [] = { NULL, "" };
     for (size_t i = 0; i < 2; i++) {
         char err [S_ERR_SIZE] = "";
-        X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, fixture->rsa_key,
-                                           fixture->holder_name, profile, 2, &fixture->config,
-                                           no_email [i], 0, err, sizeof err);
+        X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key, fixture->rsa_key,
+                                  fixture->holder_name, profile, 2, &fixture->config,
+                                  no_email [i], 0, err, sizeof err);
         assert_null (cert);
         assert_non_null (strstr (err, "e-mail"));
     }
@@ -538,10 +553,10 @@ test_issue_validity (void **state)
         int refused [] = { profile->max_days + 1, -1, -profile->max_days, 100000 };
         for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
             char err [S_ERR_SIZE] = "";
-            X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key,
-                                               fixture->subject_key, fixture->service_name,
-                                               profile, 2, &fixture->config, NULL, refused [i],
-                                               err, sizeof err);
+            X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key,
+                                      fixture->subject_key, fixture->service_name,
+                                      profile, 2, &fixture->config, NULL, refused [i],
+                                      err, sizeof err);
             if (cert) {
                 X509_free (cert);
                 fail_msg ("%s: %d days accepted", profile->name, refused [i]);
@@ -562,9 +577,9 @@ test_issue_capped_by_issuer (void **state)
     X509 *short_ca = s_root (short_key, fixture->ca_name, 10);
     const ca_profile_t *profile = ca_profile_find (CA_USE_AUTHENTICATION, 1);
     char err [S_ERR_SIZE] = "";
-    X509 *cert = ca_issue_certificate (short_ca, short_key, fixture->subject_key,
-                                       fixture->holder_name, profile, 1, &fixture->config, NULL, 0,
-                                       err, sizeof err);
+    X509 *cert = s_issue_key (short_ca, short_key, fixture->subject_key,
+                              fixture->holder_name, profile, 1, &fixture->config, NULL, 0,
+                              err, sizeof err);
     if (!cert)
         fail_msg ("issuing from a CA that expires in 10 days refused: %s", err);
     X509 *copy = s_reparse (cert);
@@ -576,8 +591,8 @@ test_issue_capped_by_issuer (void **state)
     X509_free (copy);
     X509_free (cert);
 
-    cert = ca_issue_certificate (short_ca, short_key, fixture->subject_key, fixture->holder_name,
-                                 profile, 1, &fixture->config, NULL, 5, err, sizeof err);
+    cert = s_issue_key (short_ca, short_key, fixture->subject_key, fixture->holder_name,
+                        profile, 1, &fixture->config, NULL, 5, err, sizeof err);
     assert_non_null (cert);
     assert_true (ASN1_TIME_compare (X509_get0_notAfter (cert), X509_get0_notAfter (short_ca)) < 0);
     assert_int_equal (s_lifetime_days (cert), 5);
@@ -614,9 +629,9 @@ test_issue_refuses_keys (void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         assert_non_null (cases [i].key);
         char err [S_ERR_SIZE] = "";
-        X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, cases [i].key,
-                                           fixture->holder_name, profile, 1, &fixture->config,
-                                           NULL, 0, err, sizeof err);
+        X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key, cases [i].key,
+                                  fixture->holder_name, profile, 1, &fixture->config,
+                                  NULL, 0, err, sizeof err);
         EVP_PKEY_free (cases [i].key);
         if (cert) {
             X509_free (cert);
@@ -639,8 +654,8 @@ test_issue_refuses_explicit_curve (void **state)
                                                       OSSL_PKEY_EC_ENCODING_EXPLICIT), 1);
     const ca_profile_t *profile = ca_profile_find (CA_USE_AUTHENTICATION, 1);
     char err [S_ERR_SIZE] = "";
-    X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, key, fixture->holder_name,
-                                       profile, 1, &fixture->config, NULL, 0, err, sizeof err);
+    X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key, key, fixture->holder_name,
+                              profile, 1, &fixture->config, NULL, 0, err, sizeof err);
     EVP_PKEY_free (key);
     if (cert) {
         //  Bug (services/ca/ca_profile.c:227-238, ca_profile_check_key):
@@ -680,9 +695,9 @@ test_policy_oid_leading_zero (void **state)
         return;
     }
     const ca_profile_t *profile = ca_profile_find (CA_USE_SIGNATURE, 1);
-    X509 *cert = ca_issue_certificate (fixture->ca_cert, fixture->ca_key, fixture->subject_key,
-                                       fixture->holder_name, profile, 1, &config, NULL, 0,
-                                       err, sizeof err);
+    X509 *cert = s_issue_key (fixture->ca_cert, fixture->ca_key, fixture->subject_key,
+                              fixture->holder_name, profile, 1, &config, NULL, 0,
+                              err, sizeof err);
     if (!cert) {
         //  Bug (services/ca/ca_profile.c:37-51 with :266-284): s_oid_valid
         //  takes "2.999.1.01" (digits and dots, and OBJ_txt2obj parses
@@ -757,8 +772,8 @@ test_ca_certificates (void **state)
     //  ca_profile_apply_ca, so RFC 5280 policy processing ends at the
     //  issuing CA.)
     const ca_profile_t *profile = ca_profile_find (CA_USE_AUTHENTICATION, 3);
-    X509 *leaf = ca_issue_certificate (copy, issuing_key, fixture->subject_key, fixture->holder_name,
-                                       profile, 3, &fixture->config, NULL, 0, err, sizeof err);
+    X509 *leaf = s_issue_key (copy, issuing_key, fixture->subject_key, fixture->holder_name,
+                              profile, 3, &fixture->config, NULL, 0, err, sizeof err);
     if (!leaf)
         fail_msg ("issuing from the issuing CA refused: %s", err);
     X509 *leaf_copy = s_reparse (leaf);
@@ -941,6 +956,19 @@ s_assert_refused (s_build_t *build, X509 *cert, const char *what, const char *er
     if (!strstr (err, err_part))
         fail_msg ("%s: err \"%s\" does not say \"%s\"", what, err, err_part);
     X509_free (cert);
+}
+
+//  Sets the certificate's SubjectPublicKeyInfo fields: the algorithm, its
+//  parameter (type and value, not copied) and, unless bits is NULL, the
+//  key's bits (copied).
+static void
+s_set_spki (X509 *cert, int algorithm, int parameter_type, void *parameter,
+            const unsigned char *bits, size_t size)
+{
+    unsigned char *copy = bits ? OPENSSL_memdup (bits, size) : NULL;
+    assert_true (!bits || copy);
+    assert_int_equal (X509_PUBKEY_set0_param (X509_get_X509_PUBKEY (cert), OBJ_nid2obj (algorithm),
+                                              parameter_type, parameter, copy, (int) size), 1);
 }
 
 static void
@@ -1326,6 +1354,32 @@ test_check_version_names_validity_key (void **state)
     assert_int_equal (X509_set_pubkey (cert, rsa1024), 1);
     s_assert_refused (&build, cert, "RSA 1024 key", "2048");
     EVP_PKEY_free (rsa1024);
+
+    //  The key's fields changed in place: ca_profile_check judges EC and
+    //  RSA keys by their SubjectPublicKeyInfo's fields, as ca_issue copies
+    //  them from the CSR, without decoding them.
+    static const unsigned char short_point [] = { 4, 1, 2, 3 };
+    cert = s_build (&build);
+    s_set_spki (cert, NID_X9_62_id_ecPublicKey, V_ASN1_OBJECT, OBJ_nid2obj (NID_X9_62_prime256v1),
+                short_point, sizeof short_point);
+    s_assert_refused (&build, cert, "EC point of 4 bytes", "not a point of its curve");
+    cert = s_build (&build);
+    s_set_spki (cert, NID_X9_62_id_ecPublicKey, V_ASN1_NULL, NULL, NULL, 0);
+    s_assert_refused (&build, cert, "EC key without a named curve", "named curve is required");
+    cert = s_build (&build);
+    s_set_spki (cert, NID_X9_62_id_ecPublicKey, V_ASN1_OBJECT, OBJ_nid2obj (NID_secp521r1),
+                NULL, 0);
+    s_assert_refused (&build, cert, "EC key named P-521", "curve secp521r1");
+    cert = s_build (&build);
+    s_set_spki (cert, NID_rsaEncryption, V_ASN1_NULL, NULL, short_point, sizeof short_point);
+    s_assert_refused (&build, cert, "RSA key bits not an RSAPublicKey", "not an RSAPublicKey");
+    EVP_PKEY *rsa2048 = EVP_PKEY_Q_keygen (NULL, NULL, "RSA", (size_t) 2048);
+    assert_non_null (rsa2048);
+    cert = s_build (&build);
+    assert_int_equal (X509_set_pubkey (cert, rsa2048), 1);
+    s_set_spki (cert, NID_rsaEncryption, V_ASN1_UNDEF, NULL, NULL, 0);
+    s_assert_refused (&build, cert, "RSA key without NULL parameters", "must be NULL");
+    EVP_PKEY_free (rsa2048);
 }
 
 //  A CA with 10 days left: a certificate built to outlive it is refused.
