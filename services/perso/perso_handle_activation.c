@@ -8,6 +8,11 @@
     at TSR_PERSO_ACTIVATION_MAX_FAILURES (5) activation locks until a new
     code is issued. A call for a card that is not the account's is refused
     like an unknown card, and audited.
+
+    A card renewed on itself stays active with a new code: its activation
+    releases the new certificates and supersedes the old ones
+    (perso_renewal_supersede), names the renewal request in
+    "card.activated", and its code, lost or locked, may be issued again.
 */
 #include "perso_caller.h"
 #include "perso_cards.h"
@@ -157,6 +162,15 @@ s_activate (tsr_call_t *call, const perso_card_row_t *row,
         status = perso_renewal_supersede (call, row->card_uuid);
     if (status != S_OK)
         goto done;
+    //  The request the card answers now (a renewal's after a renewal):
+    //  named in card.activated, for whoever follows the holder's acceptance.
+    PGresult *request = tsr_db_query (call->db,
+        "SELECT card_request_id FROM cards WHERE card_uuid = $1", 1, values);
+    char card_request_id [PERSO_ID_MAX + 1] = "";
+    bool request_read = request != NULL;
+    if (request && PQntuples (request) == 1)
+        snprintf (card_request_id, sizeof card_request_id, "%s", PQgetvalue (request, 0, 0));
+    PQclear (request);
     PGresult *res = tsr_db_query (call->db,
         "UPDATE cards SET activation_code_hash = NULL, activation_failures = 0,"
         " activated_at = now(), updated_at = now() WHERE card_uuid = $1", 1, values);
@@ -172,12 +186,14 @@ s_activate (tsr_call_t *call, const perso_card_row_t *row,
     event.activated_at_unix = tsr_now_ms () / 1000;
     event.client_address = in->client_address;
     event.user_agent = in->user_agent;
+    event.card_request_id = card_request_id;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "account_id", in->account_id);
+    tsr_json_str (json, "card_request_id", card_request_id);
     tsr_json_int (json, "certificates_released", (int64_t) count);
     tsr_json_str (json, "client_address", in->client_address);
     tsr_json_str (json, "user_agent", in->user_agent);
-    if (!res
+    if (!request_read || !res
     ||  (row->state != PERSO_CARD_ACTIVE
          && perso_card_apply (call->db, row, PERSO_CARD_ACTIVE, PERSO_BY_CARD_OPERATION, 0,
                               &change) != PERSO_TRANSITION_OK)
@@ -305,7 +321,11 @@ perso_handle_reissue_code (tsr_call_t *call)
                             : tsr_call_fail (call, S_UNAVAILABLE, "cannot read the card");
         goto done;
     }
-    if (perso_card_transition_check (row.state, PERSO_CARD_ACTIVE, PERSO_BY_CARD_OPERATION, 0,
+    //  Awaiting activation: a card not active yet, or an active card
+    //  renewed on itself whose renewal's code is not used yet.
+    bool renewal_pending = row.state == PERSO_CARD_ACTIVE && *row.activation_code_hash;
+    if (!renewal_pending
+    &&  perso_card_transition_check (row.state, PERSO_CARD_ACTIVE, PERSO_BY_CARD_OPERATION, 0,
                                      row.suspended_from, NULL) != PERSO_TRANSITION_OK) {
         status = tsr_call_fail (call, S_PRECONDITION, "card %s is %s: only a card awaiting "
                                 "activation gets a new code", uuid,
