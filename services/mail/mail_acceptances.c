@@ -10,7 +10,14 @@
     account must be the card holder's (validation's GetHolderAccount).
     Either way the card must have been posted, and the certificates are
     those ca issued for the card request (known from its events). One
-    acceptance per card and channel.
+    acceptance per card, card request and channel.
+
+    A same-card renewal (perso re-personalised the card for a new request)
+    has no posting and no hand-over: its acceptance names the renewal
+    request, which perso's card must answer now, activated with the
+    renewal's code, and mail must have known the card under another request
+    before. It is the renewal's only acceptance return, so by either
+    channel it completes the request and closes the dossier.
 */
 #include "mail_directory.h"
 #include "mail_handlers.h"
@@ -32,6 +39,15 @@
 #define S_PAPER TESSERA__V1__ACCEPTANCE_CHANNEL__ACCEPTANCE_CHANNEL_PAPER
 #define S_PORTAL TESSERA__V1__ACCEPTANCE_CHANNEL__ACCEPTANCE_CHANNEL_PORTAL
 #define S_SERIALS_SIZE (MAIL_SERIALS_MAX * 41 + 1)
+
+//  What is accepted: the card, the request it answers, its holder, and
+//  whether the acceptance completes the request (strings borrowed).
+typedef struct {
+    const char *card_uuid;
+    const char *card_request_id;
+    const char *holder_person_id;
+    bool closes_dossier;
+} s_target_t;
 
 #define S_SELECT \
     "SELECT acceptance_id, channel, card_uuid, card_request_id, person_id," \
@@ -190,9 +206,68 @@ s_serials (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request
     return status;
 }
 
+//  A same-card renewal's acceptance: mail holds the renewal's PIN mailer
+//  (perso's "pin_mailer.ready" for the request named) and knew the card
+//  under another request before; perso's card answers the request named,
+//  is active and was activated since its last code (the renewal's).
+//  posted: the card's live card shipment, NULL when it has none.
+static tsr_status_t
+s_renewal (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
+           const mail_shipment_t *posted, Tessera__V1__Card **card_p, s_target_t *target)
+{
+    mail_state_t *state = call->state;
+    const char *values [] = { request->card_uuid, request->card_request_id };
+    PGresult *res = tsr_db_query (call->db,
+        "SELECT count(*) FILTER (WHERE kind = 2 AND card_request_id = $2),"
+        " count(*) FILTER (WHERE card_request_id <> $2 AND card_request_id <> '')"
+        " FROM shipments WHERE lower(card_uuid) = lower($1)", 2, values);
+    if (!res)
+        return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the shipments");
+    bool pin_mailer = strcmp (PQgetvalue (res, 0, 0), "0") != 0;
+    bool known_before = strcmp (PQgetvalue (res, 0, 1), "0") != 0;
+    PQclear (res);
+    if (!pin_mailer && posted)
+        return tsr_call_fail (call, S_INVALID, "card %s answers card request %s, not %s",
+                              request->card_uuid, posted->message.card_request_id,
+                              request->card_request_id);
+    if (!pin_mailer || !known_before)
+        return tsr_call_fail (call, S_PRECONDITION, "card %s has not been posted: an "
+                              "acceptance follows the card's hand-over", request->card_uuid);
+    char message [160] = "";
+    tsr_status_t status = mail_directory_card (state->perso, call->request->trace_id,
+                                               request->card_uuid, card_p, message,
+                                               sizeof message);
+    if (status != S_OK)
+        return mail_peer_status (status) == TESSERA__V1__STATUS__STATUS_NOT_FOUND
+            ? tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_NOT_FOUND, "perso knows no card %s",
+                             request->card_uuid)
+            : tsr_call_fail (call, S_UNAVAILABLE, "cannot read card %s at perso (%.120s); retry",
+                             request->card_uuid, message);
+    const Tessera__V1__Card *card = *card_p;
+    if (!mail_card_uuid_valid (card->card_uuid) || !mail_id_valid (card->person_id)
+    ||  !mail_optional_id_valid (card->card_request_id))
+        return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL,
+                              "perso's card %s does not name its holder properly",
+                              request->card_uuid);
+    if (strcmp (card->card_request_id, request->card_request_id))
+        return tsr_call_fail (call, S_INVALID, "card %s answers card request %s, not %s",
+                              request->card_uuid, card->card_request_id,
+                              request->card_request_id);
+    if (card->state != TESSERA__V1__CARD_STATE__CARD_STATE_ACTIVE || card->activated_at_unix <= 0
+    ||  card->activated_at_unix < card->activation_code_issued_at_unix)
+        return tsr_call_fail (call, S_PRECONDITION, "card %s has not been activated with the "
+                              "activation code of card request %s: activate it first",
+                              request->card_uuid, request->card_request_id);
+    target->card_uuid = card->card_uuid;
+    target->card_request_id = card->card_request_id;
+    target->holder_person_id = card->person_id;
+    target->closes_dossier = true;
+    return S_OK;
+}
+
 static tsr_status_t
 s_store (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
-         const mail_shipment_t *card, const char *serials, const char *operator_id, int64_t now)
+         const s_target_t *target, const char *serials, const char *operator_id, int64_t now)
 {
     bool paper = request->channel == S_PAPER;
     char acceptance_id [TSR_ID_HEX_SIZE], channel [4], received [24], recorded [24];
@@ -202,11 +277,11 @@ s_store (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
               (long long) (paper ? (request->received_unix ? request->received_unix : now) : 0));
     snprintf (recorded, sizeof recorded, "%lld", (long long) now);
     const char *values [] = {
-        acceptance_id, channel, card->message.card_uuid, card->message.card_request_id,
-        card->message.holder_person_id, serials, request->signed_acceptance_sha256,
+        acceptance_id, channel, target->card_uuid, target->card_request_id,
+        target->holder_person_id, serials, request->signed_acceptance_sha256,
         request->handover_report_sha256, received, paper ? operator_id : "",
         request->account_id, request->client_address, request->user_agent, recorded,
-        paper ? "t" : "f"
+        target->closes_dossier ? "t" : "f"
     };
     PGresult *res = tsr_db_query (call->db,
         "INSERT INTO acceptances (acceptance_id, channel, card_uuid, card_request_id, person_id,"
@@ -215,14 +290,16 @@ s_store (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
         " closes_dossier) VALUES ($1, $2::smallint, $3, $4, $5, string_to_array($6, ','), $7, $8,"
         " CASE WHEN $9 = '0' THEN NULL ELSE to_timestamp($9::bigint) END, $10, $11, $12, $13,"
         " to_timestamp($14::bigint), $15::boolean)"
-        " ON CONFLICT (card_uuid, channel) DO NOTHING RETURNING acceptance_id", 15, values);
+        " ON CONFLICT (card_uuid, card_request_id, channel) DO NOTHING RETURNING acceptance_id",
+        15, values);
     if (!res)
         return tsr_call_fail (call, S_UNAVAILABLE, "cannot record the acceptance");
     bool inserted = PQntuples (res) == 1;
     PQclear (res);
     if (!inserted)
         return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_ALREADY_EXISTS, "card %s has an "
-                              "acceptance by this channel already", card->message.card_uuid);
+                              "acceptance of card request %s by this channel already",
+                              target->card_uuid, target->card_request_id);
     const char *id [] = { acceptance_id };
     res = tsr_db_query (call->db, S_SELECT " WHERE acceptance_id = $1", 1, id);
     s_acceptance_t acceptance;
@@ -233,14 +310,15 @@ s_store (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
     s_from_row (res, 0, &acceptance);
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "channel", paper ? "paper" : "portal");
-    tsr_json_str (json, "card_uuid", card->message.card_uuid);
-    tsr_json_str (json, "person_id", card->message.holder_person_id);
+    tsr_json_str (json, "card_uuid", target->card_uuid);
+    tsr_json_str (json, "card_request_id", target->card_request_id);
+    tsr_json_str (json, "person_id", target->holder_person_id);
     tsr_json_str (json, "serials", serials);
     tsr_json_str (json, "signed_acceptance_sha256", request->signed_acceptance_sha256);
     tsr_json_str (json, "handover_report_sha256", request->handover_report_sha256);
     tsr_json_str (json, "account_id", request->account_id);
     tsr_json_str (json, "client_address", request->client_address);
-    tsr_json_bool (json, "closes_dossier", paper);
+    tsr_json_bool (json, "closes_dossier", target->closes_dossier);
     Tessera__V1__AcceptanceRecorded event = TESSERA__V1__ACCEPTANCE_RECORDED__INIT;
     event.acceptance_id = acceptance_id;
     event.channel = request->channel;
@@ -249,7 +327,7 @@ s_store (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
     event.person_id = acceptance.message.person_id;
     event.n_serials = acceptance.message.n_serials;
     event.serials = acceptance.message.serials;
-    event.closes_dossier = paper;
+    event.closes_dossier = target->closes_dossier;
     event.recorded_at_unix = now;
     tsr_status_t status;
     if (mail_audit (call->db, call->caller_key, "mail.acceptance_recorded", acceptance_id,
@@ -259,10 +337,12 @@ s_store (tsr_call_t *call, const Tessera__V1__RecordAcceptanceRequest *request,
         status = tsr_call_fail (call, S_UNAVAILABLE, "cannot record the acceptance");
     else {
         tsr_log_info (call->request->trace_id, "mail.acceptance_recorded", "acceptance_id",
-                      acceptance_id, "card_uuid", card->message.card_uuid, NULL);
+                      acceptance_id, "card_uuid", target->card_uuid, "card_request_id",
+                      target->card_request_id, NULL);
         status = tsr_call_reply (call, &acceptance.message.base,
-                                 paper ? "acceptance recorded; the dossier closes"
-                                       : "acceptance recorded");
+                                 target->closes_dossier ? "acceptance recorded; the request "
+                                                          "completes and the dossier closes"
+                                                        : "acceptance recorded");
     }
     tsr_json_destroy (&json);
     PQclear (res);
@@ -282,6 +362,8 @@ mail_handle_record_acceptance (tsr_call_t *call)
     char operator_id [MAIL_ID_MAX + 1] = "", serials [S_SERIALS_SIZE] = "";
     int64_t now = mail_now (state);
     mail_shipment_t card;
+    Tessera__V1__Card *renewed = NULL;
+    s_target_t target = { 0 };
     if ((status = mail_acceptance_check (call, request, now)) != S_OK
     ||  (request->channel == S_PAPER
          && (status = mail_caller_operator (call, operator_id)) != S_OK))
@@ -297,30 +379,38 @@ mail_handle_record_acceptance (tsr_call_t *call)
         status = tsr_call_fail (call, S_UNAVAILABLE, "cannot read the shipments");
         goto done;
     }
-    if (found == 0 || card.message.state < MAIL_SHIPMENT_POSTED) {
-        status = tsr_call_fail (call, S_PRECONDITION, "card %s has not been posted: an "
-                                "acceptance follows the card's hand-over", request->card_uuid);
-        goto done;
-    }
+    //  A request other than the posted card's (or a card never posted):
+    //  a same-card renewal, or nothing to accept.
     if (*request->card_request_id
-    &&  strcmp (request->card_request_id, card.message.card_request_id)) {
-        status = tsr_call_fail (call, S_INVALID, "card %s answers card request %s, not %s",
-                                request->card_uuid, card.message.card_request_id,
-                                request->card_request_id);
-        goto done;
+    &&  (found == 0 || strcmp (request->card_request_id, card.message.card_request_id))) {
+        if ((status = s_renewal (call, request, found ? &card : NULL, &renewed, &target)) != S_OK)
+            goto done;
     }
-    if (request->channel == S_PAPER && request->received_unix
-    &&  request->received_unix < card.message.posted_at_unix) {
-        status = tsr_call_fail (call, S_INVALID, "received_unix is before the card was posted");
-        goto done;
+    else {
+        if (found == 0 || card.message.state < MAIL_SHIPMENT_POSTED) {
+            status = tsr_call_fail (call, S_PRECONDITION, "card %s has not been posted: an "
+                                    "acceptance follows the card's hand-over", request->card_uuid);
+            goto done;
+        }
+        if (request->channel == S_PAPER && request->received_unix
+        &&  request->received_unix < card.message.posted_at_unix) {
+            status = tsr_call_fail (call, S_INVALID, "received_unix is before the card was posted");
+            goto done;
+        }
+        target.card_uuid = card.message.card_uuid;
+        target.card_request_id = card.message.card_request_id;
+        target.holder_person_id = card.message.holder_person_id;
+        target.closes_dossier = request->channel == S_PAPER;
     }
     if ((request->channel == S_PORTAL
          && (status = s_account_holder (call, request->account_id,
-                                        card.message.holder_person_id)) != S_OK)
-    ||  (status = s_serials (call, request, card.message.card_request_id, serials)) != S_OK)
+                                        target.holder_person_id)) != S_OK)
+    ||  (status = s_serials (call, request, target.card_request_id, serials)) != S_OK)
         goto done;
-    status = s_store (call, request, &card, serials, operator_id, now);
+    status = s_store (call, request, &target, serials, operator_id, now);
 done:
+    if (renewed)
+        tessera__v1__card__free_unpacked (renewed, NULL);
     PQclear (res);
     tessera__v1__record_acceptance_request__free_unpacked (request, NULL);
     return status;
