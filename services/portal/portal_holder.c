@@ -43,6 +43,13 @@ portal_holder_card (portal_request_t *r, const Tessera__V1__ListCardsReply *card
     return NULL;
 }
 
+bool
+portal_card_renewal_pending (const Tessera__V1__Card *card)
+{
+    return card->state == TESSERA__V1__CARD_STATE__CARD_STATE_ACTIVE
+        && card->activation_code_issued_at_unix > card->activated_at_unix;
+}
+
 const Tessera__V1__Card *
 portal_holder_card_of_serial (portal_request_t *r, const Tessera__V1__ListCardsReply *cards,
                               const char *serial_hex,

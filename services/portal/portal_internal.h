@@ -160,6 +160,10 @@ tsr_status_t portal_holder_cards (portal_request_t *r, Tessera__V1__ListCardsRep
 const Tessera__V1__Card *portal_holder_card (portal_request_t *r,
                                              const Tessera__V1__ListCardsReply *cards,
                                              const char *card_uuid);
+//  True when an active card holds an activation code newer than its
+//  activation: a same-card renewal, whose new certificates stay on hold
+//  until the holder activates them with the renewal's code.
+bool portal_card_renewal_pending (const Tessera__V1__Card *card);
 //  The holder's card carrying this serial (hex, any case), or NULL.
 const Tessera__V1__Card *portal_holder_card_of_serial (portal_request_t *r,
                                                        const Tessera__V1__ListCardsReply *cards,

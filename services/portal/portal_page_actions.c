@@ -1,7 +1,9 @@
 /*  The holder's actions on a card: activation with the code of the PIN
     mailer (perso ActivateCard releases the certificates' hold), and the
     explicit acceptance of the certificates (mail RecordAcceptance, channel
-    portal, with time, client address and user agent).
+    portal, with time, client address and user agent, naming the card
+    request the card answers now: after a same-card renewal, the renewal's,
+    accepted once its code has activated the new certificates).
 
     Activation codes are guessable in a way passwords are not (short,
     typed from paper), so the portal limits them itself before perso does:
@@ -251,7 +253,8 @@ portal_page_accept (portal_request_t *r)
         portal_message (r, 404, "card_not_found", NULL, "/cards", "back_to_cards");
     }
     else
-    if (card->state != TESSERA__V1__CARD_STATE__CARD_STATE_ACTIVE)
+    if (card->state != TESSERA__V1__CARD_STATE__CARD_STATE_ACTIVE
+    ||  portal_card_renewal_pending (card))
         portal_cards_with_notice (r, 409, "error", portal_words (r, "accept_not_active"));
     else
         s_record_acceptance (r, card);

@@ -4,7 +4,10 @@
     allows now: activate (shipped), accept (active), revoke (any
     certificate still good or on hold). A card is activated after the post
     (shipped) or when handed over at the desk (personalised), as perso's
-    transition table allows.
+    transition table allows. A card renewed on itself stays active with a
+    new activation code (issued after its activation): it is activated
+    again with that code, then its new certificates, which answer the
+    renewal request, are accepted again.
 */
 #include "portal_internal.h"
 #include "tessera/v1/ca.pb-c.h"
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define S_OK TESSERA__V1__STATUS__STATUS_OK
 
@@ -141,17 +145,23 @@ s_certificates (portal_request_t *r, const Tessera__V1__Card *card, bool *revoca
     return table;
 }
 
-//  When the holder accepted this card (0: not known to have): mail's
-//  record, else the portal journal's while mail does not keep them.
+//  When the holder accepted this card's certificates, those of the card
+//  request it answers now (0: not known to have): mail's record, else the
+//  portal journal's while mail does not keep them, if made since the
+//  card's last activation (an earlier one was for the certificates a
+//  renewal replaced).
 static int64_t
 s_accepted_at (portal_request_t *r, const Tessera__V1__ListAcceptancesReply *acceptances,
-               const char *card_uuid)
+               const Tessera__V1__Card *card)
 {
-    for (size_t i = 0; acceptances && i < acceptances->n_acceptances; i++)
-        if (strcmp (acceptances->acceptances [i]->card_uuid, card_uuid) == 0)
-            return acceptances->acceptances [i]->recorded_at_unix
-                 ? acceptances->acceptances [i]->recorded_at_unix : 1;
-    return portal_audit_accepted_at (r->portal->audit, card_uuid);
+    for (size_t i = 0; acceptances && i < acceptances->n_acceptances; i++) {
+        const Tessera__V1__Acceptance *acceptance = acceptances->acceptances [i];
+        if (strcasecmp (acceptance->card_uuid, card->card_uuid) == 0
+        &&  strcmp (acceptance->card_request_id, card->card_request_id) == 0)
+            return acceptance->recorded_at_unix ? acceptance->recorded_at_unix : 1;
+    }
+    int64_t noted = portal_audit_accepted_at (r->portal->audit, card->card_uuid);
+    return noted >= card->activated_at_unix ? noted : 0;
 }
 
 static char *
@@ -163,9 +173,11 @@ s_actions (portal_request_t *r, const Tessera__V1__Card *card, bool revocable,
     const portal_var_t vars [] = {
         { "uuid", card->card_uuid, false }, { "csrf", r->session.csrf, false } };
     char *part = NULL;
-    //  Activation after the post, or for a card handed over at the desk.
+    //  Activation after the post, for a card handed over at the desk, or
+    //  again with a same-card renewal's code.
+    bool renewal = portal_card_renewal_pending (card);
     bool awaiting = card->state == TESSERA__V1__CARD_STATE__CARD_STATE_SHIPPED
-                 || card->state == TESSERA__V1__CARD_STATE__CARD_STATE_PERSONALISED;
+                 || card->state == TESSERA__V1__CARD_STATE__CARD_STATE_PERSONALISED || renewal;
     if (awaiting && !card->activation_locked)
         part = portal_fragment (r, "activate.html", vars, 2);
     else
@@ -176,7 +188,7 @@ s_actions (portal_request_t *r, const Tessera__V1__Card *card, bool revocable,
     }
     else
     if (card->state == TESSERA__V1__CARD_STATE__CARD_STATE_ACTIVE) {
-        int64_t accepted = s_accepted_at (r, acceptances, card->card_uuid);
+        int64_t accepted = s_accepted_at (r, acceptances, card);
         if (accepted) {
             char when [64];
             portal_format_time (r->lang, accepted, when, sizeof when);
