@@ -4,9 +4,12 @@ card behind a private pcscd + vpcd (the fixtures of test_perso.py).
 
 - A renewal on the same card: new keys in 9A/9C (other SPKIs), new serials,
   the holder's PIN kept (OpenSC signs with it and openssl verifies with the
-  new certificate), the old certificates good until the holder accepts the
-  new ones (ActivateCard with the renewal's code), then revoked, reason
-  superseded, once.
+  new certificate), the old certificates good until the holder activates
+  the new ones with the renewal's code on the real portal (HTTP, as a
+  browser), then revoked, reason superseded, once; the holder's acceptance
+  on the portal is kept by the real mail for the renewal request, and
+  enrollment completes that request; a replayed activation or acceptance
+  changes nothing.
 - A second renewal at ** without a new face-to-face meeting: refused.
   At * renewals follow each other without limit.
 - A lost card: its certificates revoked keyCompromise by the holder on the
@@ -24,12 +27,14 @@ import time
 
 import pytest
 
-from tessera.v1 import (ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2, revocation_pb2,
-                        validation_pb2)
+from tessera.v1 import (ca_pb2, enrollment_pb2, envelope_pb2, mail_pb2, perso_pb2,
+                        revocation_pb2, validation_pb2)
 from test_perso import (account_of, activate, ca_active, ca_certificate, ca_status, call,  # noqa: F401
-                        mailer, new_card, operators, pcsc, perso, registry, rows, run, start_job,
-                        system, wait_job, PKCS11)
+                        mailer, new_card, operators, pcsc, perso, perso_system, registry, rows,
+                        run, start_job, wait_job, PKCS11)
+from test_portal import Browser, questions_form
 from test_validation import login, ok, one_time_password, set_password, validate, wait_state
+from tsrtest import Portal
 
 E = enrollment_pb2
 P = perso_pb2
@@ -37,6 +42,31 @@ OK = envelope_pb2.STATUS_OK
 INVALID = envelope_pb2.STATUS_INVALID_ARGUMENT
 PRECONDITION = envelope_pb2.STATUS_FAILED_PRECONDITION
 BOTH = [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE]
+
+
+@pytest.fixture(scope="module")
+def system(pcsc):
+    """test_perso's system with the real mail too (it keeps PIN mailers and
+    acceptances; its SMTP server is a port nobody listens on: mail retries,
+    these tests need none of its e-mails)."""
+    def mail_env(s):
+        s.service_env["mail"] = {"TSR_SMTP_URL": f"smtp://127.0.0.1:{s.port_base + 97}"}
+        return {}
+    for s in perso_system(perso_env=mail_env):
+        try:
+            s.services["mail"].start()
+        except BaseException:
+            s.stop()
+            raise
+        yield s
+
+
+@pytest.fixture(scope="module")
+def portal(system):
+    p = Portal(system, env={"TSR_PORTAL_BUS_TIMEOUT_MS": "15000"})
+    p.start()
+    yield p
+    assert p.stop() == 0, p.log()
 
 
 def enrollment(system, method, message):
@@ -129,7 +159,8 @@ def first(system, pcsc, registry, ca_active, tmp_path_factory):
     reply = ok(activate(system, job.card_uuid, account, code), P.ActivateCardReply)
     assert reply.activated
     return dict(holder=holder, card_request_id=card_request_id, card=card, job=job, pin=pin,
-                account=account, work=work)
+                account=account, work=work, login=login_name,
+                password="une carte neuve pour Camille")
 
 
 @pytest.fixture(scope="module")
@@ -219,25 +250,136 @@ def test_renewal_makes_new_keys_and_certificates_on_the_same_card(system, pcsc, 
     assert "Signature Verified Successfully" in verified.stdout, verified.stderr
 
 
-def test_acceptance_supersedes_the_old_certificates_once(system, first, renewed):
+def holder_browser(portal, first):
+    """The holder logged in on the portal (secret questions set if asked)."""
+    browser = Browser(portal)
+    status, headers, body = browser.login(first["login"], first["password"])
+    assert status == 303, body
+    if headers["Location"] == "/questions":
+        status, headers, body = browser.post("/questions", questions_form())
+        assert status == 303, body
+    return browser
+
+
+def replayed_nothing(system, uuid, request_id, old_serials):
+    """What a replay must leave as it is."""
+    return (rows(system, "SELECT count(*) FROM mail.acceptances WHERE card_uuid = %s", uuid),
+            rows(system, "SELECT count(*) FROM mail.outbox WHERE type = 'acceptance.recorded'"),
+            rows(system, "SELECT count(*) FROM enrollment.audit_log WHERE action ="
+                         " 'enrollment.card_request_completed' AND subject = %s", request_id),
+            rows(system, "SELECT count(*) FROM perso.outbox WHERE type = 'card.activated'"
+                         " AND subject = %s", uuid),
+            [superseded_at_ca(system, serial) for serial in sorted(old_serials)])
+
+
+def superseded_at_ca(system, serial):
+    """How many times ca revoked serial with reason superseded (its events)."""
+    return sum(ca_pb2.CertificateRevoked.FromString(bytes(payload)).reason ==
+               ca_pb2.REVOCATION_REASON_SUPERSEDED
+               for payload, in rows(system, "SELECT payload FROM ca.outbox WHERE type ="
+                                            " 'certificate.revoked' AND subject = %s", serial))
+
+
+def test_acceptance_supersedes_the_old_certificates_once(system, portal, first, renewed):
     job = renewed["job"]
-    pin, code, event = mailer(system, job.card_uuid)
+    uuid, request_id = job.card_uuid, renewed["request"].card_request_id
+    old_serials, new_serials = list(first["job"].certificate_serials), list(job.certificate_serials)
+    pin, code, event = mailer(system, uuid)
     assert pin is None and event.reissue       # a new activation code, no new PIN
-    reply = ok(activate(system, job.card_uuid, first["account"], code), P.ActivateCardReply)
-    assert reply.activated
-    for serial in job.certificate_serials:
+    assert event.card_request_id == request_id
+    browser = holder_browser(portal, first)
+    # The card is active with a code newer than its activation: the portal
+    # offers to activate it again, not yet to accept it.
+    status, _, body = browser.get("/cards")
+    assert status == 200 and f'id="activate-{uuid}"' in body, body
+    assert f'id="accept-{uuid}"' not in body and f'id="accepted-{uuid}"' not in body
+    status, _, body = browser.post("/accept", {"card_uuid": uuid, "accept": "yes"})
+    assert status == 409
+    assert rows(system, "SELECT count(*) FROM mail.acceptances WHERE card_uuid = %s",
+                uuid)[0][0] == 0
+    # Mail refuses a renewal's acceptance before its code was used, and a
+    # request the card does not answer.
+    account = first["account"]
+    early = call(system, "mail", "RecordAcceptance", mail_pb2.RecordAcceptanceRequest(
+        channel=mail_pb2.ACCEPTANCE_CHANNEL_PORTAL, card_uuid=uuid, card_request_id=request_id,
+        account_id=account, client_address="192.0.2.7", user_agent="pytest"), "portal")
+    assert early.status == PRECONDITION and "activate it first" in early.status_message, early
+    other = call(system, "mail", "RecordAcceptance", mail_pb2.RecordAcceptanceRequest(
+        channel=mail_pb2.ACCEPTANCE_CHANNEL_PORTAL, card_uuid=uuid,
+        card_request_id="req-not-this-one", account_id=account, client_address="192.0.2.7",
+        user_agent="pytest"), "portal")
+    assert other.status in (INVALID, PRECONDITION), other
+    # The renewal's PIN mailer lost: the activation-code operator issues
+    # another code for the active card; the first one stops working.
+    ok(perso(system, "ReissueActivationCode", P.ReissueActivationCodeRequest(
+        card_uuid=uuid, reason="renewal PIN mailer lost"), "codeop"), P.Card)
+    first_code = code
+    pin, code, event = mailer(system, uuid)
+    assert pin is None and event.reissue and event.card_request_id == request_id
+    assert code != first_code
+    status, _, body = browser.post("/activate", {"card_uuid": uuid,
+                                                 "activation_code": first_code})
+    assert status == 200 and f'id="activate-{uuid}"' in body
+    for serial in new_serials:
+        assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_ON_HOLD
+    # The renewal's code on the portal: the new certificates good, the old
+    # ones superseded.
+    status, headers, body = browser.post("/activate", {"card_uuid": uuid, "activation_code": code})
+    assert status == 303 and headers["Location"] == "/cards?notice=activated", body
+    for serial in new_serials:
         assert ca_status(system, serial) == ca_pb2.CERTIFICATE_STATE_GOOD
-    for serial in first["job"].certificate_serials:
-        status = ca_reason(system, serial)
-        assert status.state == ca_pb2.CERTIFICATE_STATE_REVOKED
-        assert status.reason == ca_pb2.REVOCATION_REASON_SUPERSEDED
-    # The code is single use: nothing more to accept, nothing revoked twice.
-    again = activate(system, job.card_uuid, first["account"], code)
+    for serial in old_serials:
+        status_at_ca = ca_reason(system, serial)
+        assert status_at_ca.state == ca_pb2.CERTIFICATE_STATE_REVOKED
+        assert status_at_ca.reason == ca_pb2.REVOCATION_REASON_SUPERSEDED
+    activated = P.CardActivated.FromString(bytes(rows(
+        system, "SELECT payload FROM perso.outbox WHERE type = 'card.activated' AND subject = %s"
+                " ORDER BY seq DESC LIMIT 1", uuid)[0][0]))
+    assert activated.card_request_id == request_id
+    assert sorted(activated.serials) == sorted(new_serials)
+    # Now the acceptance, explicit, of the renewal's certificates.
+    status, _, body = browser.get("/cards?notice=activated")
+    assert f'id="accept-{uuid}"' in body and f'id="activate-{uuid}"' not in body, body
+    status, headers, body = browser.post("/accept", {"card_uuid": uuid, "accept": "yes"})
+    assert status == 303 and headers["Location"] == "/cards?notice=accepted", body
+    kept = rows(system, "SELECT card_request_id, channel, closes_dossier, account_id,"
+                        " user_agent, serials FROM mail.acceptances WHERE card_uuid = %s", uuid)
+    assert len(kept) == 1, kept
+    assert kept[0][:5] == (request_id, mail_pb2.ACCEPTANCE_CHANNEL_PORTAL, True, account,
+                           "Mozilla/5.0 (tessera-portal-test)")
+    assert sorted(kept[0][5]) == sorted(new_serials)
+    # Enrollment follows mail's acceptance.recorded: the renewal request is
+    # completed. Its dossier closes by the first issuance's rule, once no
+    # request of it is still validated: the first request (its card handed
+    # over at the desk, no paper acceptance yet) keeps it open.
+    assert wait_state(system, request_id, E.CARD_REQUEST_STATE_COMPLETED), request_id
+    renewal = ok(enrollment(system, "GetCardRequest", E.GetCardRequestRequest(
+        card_request_id=request_id)), E.CardRequest)
+    assert ok(enrollment(system, "GetCardRequest", E.GetCardRequestRequest(
+        card_request_id=first["card_request_id"])), E.CardRequest).state == \
+        E.CARD_REQUEST_STATE_VALIDATED
+    assert rows(system, "SELECT state FROM enrollment.dossiers WHERE dossier_id = %s",
+                renewal.dossier_id)[0][0] == 1
+    status, _, body = browser.get("/cards?notice=accepted")
+    assert f'id="accepted-{uuid}"' in body and f'id="accept-{uuid}"' not in body
+    # Replays change nothing: the code is single use, the acceptance is
+    # kept once per card, request and channel.
+    before = replayed_nothing(system, uuid, request_id, old_serials)
+    assert before[0] == [(1,)] and before[2] == [(1,)]
+    assert before[4] == [1] * len(old_serials), before
+    status, _, body = browser.post("/activate", {"card_uuid": uuid, "activation_code": code})
+    assert status == 409
+    status, _, body = browser.post("/accept", {"card_uuid": uuid, "accept": "yes"})
+    assert status == 409 and "already" in body
+    again = activate(system, uuid, account, code)
     assert again.status == PRECONDITION and "active already" in again.status_message
+    time.sleep(1)                   # give an event that should not exist its chance
+    assert replayed_nothing(system, uuid, request_id, old_serials) == before
     assert rows(system, "SELECT count(*) FROM perso.audit_log WHERE action ="
-                        " 'perso.certificate_superseded' AND subject = %s",
-                job.card_uuid)[0][0] == 2
-    assert card_of(system, job.card_uuid).state == P.CARD_STATE_ACTIVE
+                        " 'perso.certificate_superseded' AND subject = %s", uuid)[0][0] == 2
+    assert card_of(system, uuid).state == P.CARD_STATE_ACTIVE
+    for secret in (code, first_code):
+        assert secret not in portal.log() and secret.replace("-", "") not in portal.log()
 
 
 def test_second_automatic_renewal_is_refused_at_two_stars(system, registry, first, renewed):
