@@ -269,8 +269,9 @@ done:
 }
 
 static int
-s_print_activation (cli_t *cli, tsr_envelope_t *reply)
+s_print_activation (cli_t *cli, const tsr_envelope_t *reply, const void *args)
 {
+    (void) args;
     Tessera__V1__ActivationStatus *status = tessera__v1__activation_status__unpack (
         NULL, reply->payload.len, reply->payload.data);
     if (!status)
@@ -303,23 +304,9 @@ s_activate (cli_t *cli, int argc, char **argv)
     request.index = share.x;
     request.share.data = share.bytes;
     request.share.len = share.size;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "ca", "Activate", &request.base, NULL, 0, &reply, NULL);
+    int rc = cli_call_print (cli, "ca", "Activate", &request.base, NULL, 0, s_print_activation,
+                             NULL);
     ca_share_wipe (&share);
-    if (rc == CLI_OK)
-        rc = s_print_activation (cli, reply);
-    tsr_envelope_free (&reply);
-    return rc;
-}
-
-static int
-s_simple_status (cli_t *cli, const char *method, const ProtobufCMessage *request)
-{
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "ca", method, request, NULL, 0, &reply, NULL);
-    if (rc == CLI_OK)
-        rc = s_print_activation (cli, reply);
-    tsr_envelope_free (&reply);
     return rc;
 }
 
@@ -399,8 +386,9 @@ s_issue (cli_t *cli, int argc, char **argv)
 }
 
 static int
-s_print_cert_status (cli_t *cli, tsr_envelope_t *reply)
+s_print_cert_status (cli_t *cli, const tsr_envelope_t *reply, const void *args)
 {
+    (void) args;
     Tessera__V1__CertificateStatus *status = tessera__v1__certificate_status__unpack (
         NULL, reply->payload.len, reply->payload.data);
     if (!status)
@@ -451,12 +439,8 @@ s_revoke (cli_t *cli, int argc, char **argv)
     }
     if (!request.serial_hex [0] || !request.reason)
         return cli_fail (cli, CLI_USAGE, "revoke SERIAL --reason REASON", NULL);
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "ca", "RevokeCertificate", &request.base, NULL, 0, &reply, NULL);
-    if (rc == CLI_OK)
-        rc = s_print_cert_status (cli, reply);
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "ca", "RevokeCertificate", &request.base, NULL, 0,
+                           s_print_cert_status, NULL);
 }
 
 static int
@@ -466,12 +450,8 @@ s_cert_status (cli_t *cli, int argc, char **argv)
         return cli_fail (cli, CLI_USAGE, "cert-status SERIAL", NULL);
     Tessera__V1__GetStatusRequest request = TESSERA__V1__GET_STATUS_REQUEST__INIT;
     request.serial_hex = argv [0];
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "ca", "GetStatus", &request.base, NULL, 0, &reply, NULL);
-    if (rc == CLI_OK)
-        rc = s_print_cert_status (cli, reply);
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "ca", "GetStatus", &request.base, NULL, 0, s_print_cert_status,
+                           NULL);
 }
 
 static int
@@ -511,19 +491,18 @@ static int
 s_crl (cli_t *cli, int argc, char **argv)
 {
     Tessera__V1__SignCrlRequest request = TESSERA__V1__SIGN_CRL_REQUEST__INIT;
-    const char *out = NULL;
-    for (int i = 0; i + 1 < argc; i += 2) {
-        if (streq (argv [i], "--delta-of"))
-            request.delta_base_number = strtoull (argv [i + 1], NULL, 10);
-        else if (streq (argv [i], "--hours"))
-            request.next_update_hours = (uint32_t) strtoul (argv [i + 1], NULL, 10);
-        else if (streq (argv [i], "--out"))
-            out = argv [i + 1];
-        else
-            return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-    }
+    const char *delta_of = NULL, *hours = NULL, *out = NULL;
+    const char *names [] = { "--delta-of", "--hours", "--out", NULL };
+    const char **slots [] = { &delta_of, &hours, &out };
+    //  A last word without its value is the usage error below.
+    if (cli_options (cli, argc - argc % 2, argv, names, slots, NULL) != CLI_OK)
+        return CLI_USAGE;
     if (!out || argc % 2)
         return cli_fail (cli, CLI_USAGE, "crl [--delta-of NUMBER] [--hours N] --out FILE", NULL);
+    if (delta_of)
+        request.delta_base_number = strtoull (delta_of, NULL, 10);
+    if (hours)
+        request.next_update_hours = (uint32_t) strtoul (hours, NULL, 10);
     tsr_envelope_t *reply = NULL;
     int rc = cli_call (cli, "ca", "SignCrl", &request.base, NULL, 0, &reply, NULL);
     if (rc != CLI_OK)
@@ -567,12 +546,14 @@ cli_ca (cli_t *cli, int argc, char **argv)
     if (streq (command, "deactivate")) {
         Tessera__V1__DeactivateRequest request = TESSERA__V1__DEACTIVATE_REQUEST__INIT;
         return argc ? cli_fail (cli, CLI_USAGE, "deactivate takes no argument", NULL)
-                    : s_simple_status (cli, "Deactivate", &request.base);
+                    : cli_call_print (cli, "ca", "Deactivate", &request.base, NULL, 0,
+                                      s_print_activation, NULL);
     }
     if (streq (command, "status")) {
         Tessera__V1__GetActivationStatusRequest request = TESSERA__V1__GET_ACTIVATION_STATUS_REQUEST__INIT;
         return argc ? cli_fail (cli, CLI_USAGE, "status takes no argument", NULL)
-                    : s_simple_status (cli, "GetActivationStatus", &request.base);
+                    : cli_call_print (cli, "ca", "GetActivationStatus", &request.base, NULL, 0,
+                                      s_print_activation, NULL);
     }
     if (streq (command, "issue"))
         return s_issue (cli, argc, argv);

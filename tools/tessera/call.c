@@ -1,7 +1,8 @@
 /*  One request over the bus for a CLI command: finds the service's
     endpoint and public key from the configuration, calls under the
     caller's certificate (TSR_CERT), and turns every failure into one
-    error line (cli_fail).
+    error line (cli_fail). cli_call_print adds the printing of the reply
+    and its freeing, for the commands that print what they are answered.
 
     Endpoint: TSR_<SERVICE>_ENDPOINT (default tcp://127.0.0.1:71xx); the
     service's public key: TSR_<SERVICE>_CERT (default
@@ -11,6 +12,7 @@
 #include "tessera/service.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,5 +97,21 @@ done:
     tsr_bus_client_destroy (&client);
     zcert_destroy (&cert);
     zcert_destroy (&server_cert);
+    return rc;
+}
+
+int
+cli_call_print (cli_t *cli, const char *service, const char *method,
+                const ProtobufCMessage *request, const char *request_id, long timeout_ms,
+                cli_print_fn *print, const void *args)
+{
+    tsr_envelope_t *reply = NULL;
+    int rc = cli_call (cli, service, method, request, request_id, timeout_ms, &reply, NULL);
+    if (rc == CLI_OK)
+        rc = print (cli, reply, args);
+    //  The reply may hold a secret too (a PUK, a key): wipe it.
+    if (reply)
+        OPENSSL_cleanse (reply->payload.data, reply->payload.len);
+    tsr_envelope_free (&reply);
     return rc;
 }

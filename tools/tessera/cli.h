@@ -30,6 +30,25 @@ int cli_call (cli_t *cli, const char *service, const char *method, const Protobu
               const char *request_id, long timeout_ms, tsr_envelope_t **reply_p,
               int64_t *elapsed_us);
 
+//  Prints an OK reply of cli_call_print; args is the caller's. Returns a
+//  CLI_ code.
+typedef int (cli_print_fn) (cli_t *cli, const tsr_envelope_t *reply, const void *args);
+
+//  cli_call, then print (reply, args) when it answered OK; the reply is
+//  wiped and freed after. Returns cli_call's code, else print's.
+int cli_call_print (cli_t *cli, const char *service, const char *method,
+                    const ProtobufCMessage *request, const char *request_id, long timeout_ms,
+                    cli_print_fn *print, const void *args);
+
+//  A sub-command's arguments (options.c): each "--NAME VALUE" whose NAME
+//  is in names (NULL-terminated) sets the slot of the same index, and, when
+//  positional is not NULL, the one argument that does not start with '-'
+//  sets *positional. Slots not named keep their values. Anything else, a
+//  NAME last without its value included, is "unexpected argument"
+//  (CLI_USAGE).
+int cli_options (cli_t *cli, int argc, char **argv, const char *const names [],
+                 const char **slots [], const char **positional);
+
 int cli_keygen (cli_t *cli, int argc, char **argv);
 int cli_ping (cli_t *cli, int argc, char **argv);
 int cli_audit (cli_t *cli, int argc, char **argv);

@@ -15,15 +15,10 @@ int
 cli_keygen (cli_t *cli, int argc, char **argv)
 {
     const char *name = NULL, *out = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (streq (argv [i], "--name") && i + 1 < argc)
-            name = argv [++i];
-        else
-        if (streq (argv [i], "--out") && i + 1 < argc)
-            out = argv [++i];
-        else
-            return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-    }
+    const char *names [] = { "--name", "--out", NULL };
+    const char **slots [] = { &name, &out };
+    if (cli_options (cli, argc, argv, names, slots, NULL) != CLI_OK)
+        return CLI_USAGE;
     if (!name || !out)
         return cli_fail (cli, CLI_USAGE, "keygen needs --name and --out", NULL);
     for (const char *p = name; *p; p++)

@@ -180,28 +180,35 @@ s_print (cli_t *cli, const ProtobufCMessage *message)
     return CLI_OK;
 }
 
+//  What s_print_reply decodes a reply as, and the method named if it cannot.
+typedef struct {
+    const char *method;
+    const ProtobufCMessageDescriptor *descriptor;
+} s_reply_t;
+
+static int
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+{
+    const s_reply_t *expected = args;
+    ProtobufCMessage *message = protobuf_c_message_unpack (expected->descriptor, NULL,
+                                                           reply->payload.len,
+                                                           reply->payload.data);
+    if (!message)
+        return cli_fail (cli, CLI_FAILED, "the reply does not decode", expected->method);
+    if (!cli->json)
+        printf ("%s\n", reply->status_message);
+    int rc = s_print (cli, message);
+    protobuf_c_message_free_unpacked (message, NULL);
+    return rc;
+}
+
 //  Calls method and prints the reply as reply_descriptor.
 static int
 s_call_print (cli_t *cli, const char *method, const ProtobufCMessage *request,
               const ProtobufCMessageDescriptor *reply_descriptor)
 {
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "mail", method, request, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    ProtobufCMessage *message = protobuf_c_message_unpack (reply_descriptor, NULL,
-                                                           reply->payload.len,
-                                                           reply->payload.data);
-    if (!message)
-        rc = cli_fail (cli, CLI_FAILED, "the reply does not decode", method);
-    else {
-        if (!cli->json)
-            printf ("%s\n", reply->status_message);
-        rc = s_print (cli, message);
-        protobuf_c_message_free_unpacked (message, NULL);
-    }
-    tsr_envelope_free (&reply);
-    return rc;
+    s_reply_t expected = { method, reply_descriptor };
+    return cli_call_print (cli, "mail", method, request, NULL, 0, s_print_reply, &expected);
 }
 
 //  Every page of a list. The reply's repeated field is its first field,
@@ -348,16 +355,15 @@ static int
 s_pin_mailer (cli_t *cli, int argc, char **argv)
 {
     Tessera__V1__ReleasePinMailerRequest request = TESSERA__V1__RELEASE_PIN_MAILER_REQUEST__INIT;
-    const char *out = NULL;
-    for (int i = 0; i + 1 < argc; i += 2)
-        if (streq (argv [i], "--card"))
-            request.card_uuid = argv [i + 1];
-        else if (streq (argv [i], "--out"))
-            out = argv [i + 1];
-        else
-            return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-    if (!*request.card_uuid || !out || argc != 4)
+    const char *card = "", *out = NULL;
+    const char *names [] = { "--card", "--out", NULL };
+    const char **slots [] = { &card, &out };
+    //  A last word without its value is the usage error below.
+    if (cli_options (cli, argc - argc % 2, argv, names, slots, NULL) != CLI_OK)
+        return CLI_USAGE;
+    if (!*card || !out || argc != 4)
         return cli_fail (cli, CLI_USAGE, "pin-mailer --card UUID --out FILE", NULL);
+    request.card_uuid = (char *) card;
     int fd = open (out, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
         return cli_fail (cli, CLI_FAILED, "cannot create the file (it must not exist)", out);
@@ -454,15 +460,15 @@ cli_mail (cli_t *cli, int argc, char **argv)
     }
     if (streq (command, "prepare")) {
         Tessera__V1__PrepareShipmentRequest request = TESSERA__V1__PREPARE_SHIPMENT_REQUEST__INIT;
-        for (int i = 0; i + 1 < argc; i += 2)
-            if (streq (argv [i], "--card"))
-                request.card_uuid = argv [i + 1];
-            else if (streq (argv [i], "--to"))
-                request.recipient_person_id = argv [i + 1];
-            else
-                return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-        if (!*request.card_uuid || argc % 2)
+        const char *card = "", *to = "";
+        const char *names [] = { "--card", "--to", NULL };
+        const char **slots [] = { &card, &to };
+        if (cli_options (cli, argc - argc % 2, argv, names, slots, NULL) != CLI_OK)
+            return CLI_USAGE;
+        if (!*card || argc % 2)
             return cli_fail (cli, CLI_USAGE, "prepare --card UUID [--to PERSON_ID]", NULL);
+        request.card_uuid = (char *) card;
+        request.recipient_person_id = (char *) to;
         return s_call_print (cli, "PrepareShipment", &request.base,
                              &tessera__v1__shipment__descriptor);
     }
@@ -485,15 +491,15 @@ cli_mail (cli_t *cli, int argc, char **argv)
         return s_accept (cli, argc, argv);
     if (streq (command, "acceptances")) {
         Tessera__V1__ListAcceptancesRequest request = TESSERA__V1__LIST_ACCEPTANCES_REQUEST__INIT;
-        for (int i = 0; i + 1 < argc; i += 2)
-            if (streq (argv [i], "--person"))
-                request.person_id = argv [i + 1];
-            else if (streq (argv [i], "--card"))
-                request.card_uuid = argv [i + 1];
-            else
-                return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
+        const char *person = "", *card = "";
+        const char *names [] = { "--person", "--card", NULL };
+        const char **slots [] = { &person, &card };
+        if (cli_options (cli, argc - argc % 2, argv, names, slots, NULL) != CLI_OK)
+            return CLI_USAGE;
         if (argc % 2)
             return cli_fail (cli, CLI_USAGE, "acceptances [--person ID] [--card UUID]", NULL);
+        request.person_id = (char *) person;
+        request.card_uuid = (char *) card;
         return s_list (cli, "ListAcceptances", &request.base, &request.page_token,
                        &tessera__v1__list_acceptances_reply__descriptor);
     }

@@ -110,26 +110,27 @@ s_print_operator (cli_t *cli, const Tessera__V1__Operator *operator)
     return CLI_OK;
 }
 
+//  A reply that is an Operator, after its message.
+static int
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+{
+    (void) args;
+    Tessera__V1__Operator *operator = tessera__v1__operator__unpack (
+        NULL, reply->payload.len, reply->payload.data);
+    if (!operator)
+        return cli_fail (cli, CLI_FAILED, "the reply is not an Operator", NULL);
+    if (!cli->json)
+        printf ("%s\n", reply->status_message);
+    int rc = s_print_operator (cli, operator);
+    tessera__v1__operator__free_unpacked (operator, NULL);
+    return rc;
+}
+
 //  Calls method on enrollment and prints the Operator it answers.
 static int
 s_call_operator (cli_t *cli, const char *method, const ProtobufCMessage *request)
 {
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "enrollment", method, request, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__Operator *operator = tessera__v1__operator__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!operator)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not an Operator", NULL);
-    else {
-        if (!cli->json)
-            printf ("%s\n", reply->status_message);
-        rc = s_print_operator (cli, operator);
-        tessera__v1__operator__free_unpacked (operator, NULL);
-    }
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "enrollment", method, request, NULL, 0, s_print_reply, NULL);
 }
 
 //  The Z85 public key of a certificate file into key (41 bytes).
@@ -227,17 +228,15 @@ static int
 s_disable (cli_t *cli, int argc, char **argv)
 {
     Tessera__V1__DisableOperatorRequest request = TESSERA__V1__DISABLE_OPERATOR_REQUEST__INIT;
-    for (int i = 0; i < argc; i++) {
-        if (streq (argv [i], "--reason") && i + 1 < argc)
-            request.reason = argv [++i];
-        else
-        if (argv [i][0] != '-' && !*request.operator_id)
-            request.operator_id = argv [i];
-        else
-            return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-    }
-    if (!*request.operator_id || !*request.reason)
+    const char *operator_id = "", *reason = "";
+    const char *names [] = { "--reason", NULL };
+    const char **slots [] = { &reason };
+    if (cli_options (cli, argc, argv, names, slots, &operator_id) != CLI_OK)
+        return CLI_USAGE;
+    if (!*operator_id || !*reason)
         return cli_fail (cli, CLI_USAGE, "disable OPERATOR_ID --reason TEXT", NULL);
+    request.operator_id = (char *) operator_id;
+    request.reason = (char *) reason;
     return s_call_operator (cli, "DisableOperator", &request.base);
 }
 

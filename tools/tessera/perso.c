@@ -172,26 +172,30 @@ s_print_card (cli_t *cli, const Tessera__V1__Card *card)
                 card->history [i]->operator_id, card->history [i]->reason);
 }
 
-//  Calls method and prints the reply as a job (is_job) or a card.
+//  A reply as a job or a card (args: its descriptor).
 static int
-s_call_print (cli_t *cli, const char *method, const ProtobufCMessage *request, bool is_job)
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
 {
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", method, request, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    ProtobufCMessage *message = protobuf_c_message_unpack (
-        is_job ? &tessera__v1__perso_job__descriptor : &tessera__v1__card__descriptor, NULL,
-        reply->payload.len, reply->payload.data);
+    const ProtobufCMessageDescriptor *descriptor = args;
+    ProtobufCMessage *message = protobuf_c_message_unpack (descriptor, NULL, reply->payload.len,
+                                                           reply->payload.data);
     if (!message)
-        rc = cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
-    else if (is_job)
+        return cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
+    if (descriptor == &tessera__v1__perso_job__descriptor)
         s_print_job (cli, (Tessera__V1__PersoJob *) message);
     else
         s_print_card (cli, (Tessera__V1__Card *) message);
     protobuf_c_message_free_unpacked (message, NULL);
-    tsr_envelope_free (&reply);
-    return rc;
+    return CLI_OK;
+}
+
+//  Calls method and prints the reply as a job (is_job) or a card.
+static int
+s_call_print (cli_t *cli, const char *method, const ProtobufCMessage *request, bool is_job)
+{
+    return cli_call_print (cli, "perso", method, request, NULL, 0, s_print_reply,
+                           is_job ? &tessera__v1__perso_job__descriptor
+                                  : &tessera__v1__card__descriptor);
 }
 
 static int

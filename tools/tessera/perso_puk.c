@@ -34,19 +34,9 @@ static int
 s_args (cli_t *cli, int argc, char **argv, s_args_t *args)
 {
     memset (args, 0, sizeof *args);
-    for (int i = 0; i < argc; i++) {
-        const char **slot = streq (argv [i], "--person") ? &args->person
-                          : streq (argv [i], "--challenge") ? &args->challenge
-                          : streq (argv [i], "--reader") ? &args->reader : NULL;
-        if (slot && i + 1 < argc)
-            *slot = argv [++i];
-        else
-        if (argv [i][0] != '-' && !args->card_uuid)
-            args->card_uuid = argv [i];
-        else
-            return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-    }
-    return CLI_OK;
+    const char *names [] = { "--person", "--challenge", "--reader", NULL };
+    const char **slots [] = { &args->person, &args->challenge, &args->reader };
+    return cli_options (cli, argc, argv, names, slots, &args->card_uuid);
 }
 
 static int
@@ -116,8 +106,9 @@ s_parse_answer (char *line, Tessera__V1__SecretAnswer *answer)
 }
 
 static int
-s_show_release (cli_t *cli, const tsr_envelope_t *reply)
+s_show_release (cli_t *cli, const tsr_envelope_t *reply, const void *args)
 {
+    (void) args;
     Tessera__V1__ReleasePukReply *result = tessera__v1__release_puk_reply__unpack (
         NULL, reply->payload.len, reply->payload.data);
     if (!result)
@@ -171,7 +162,6 @@ s_release (cli_t *cli, const s_args_t *args)
     }
     if (rc == CLI_OK && !count)
         rc = cli_fail (cli, CLI_USAGE, "no answers on stdin (one QUESTION_ID=TEXT a line)", NULL);
-    tsr_envelope_t *reply = NULL;
     if (rc == CLI_OK) {
         request.challenge_id = (char *) args->challenge;
         request.card_uuid = (char *) args->card_uuid;
@@ -180,15 +170,10 @@ s_release (cli_t *cli, const s_args_t *args)
         request.n_answers = count;
         //  Its reply is sent once: a retry after a slow answer would be
         //  refused, so this call waits longer than the others.
-        rc = cli_call (cli, "perso", "ReleasePuk", &request.base, NULL, S_SLOW_MS, &reply, NULL);
+        rc = cli_call_print (cli, "perso", "ReleasePuk", &request.base, NULL, S_SLOW_MS,
+                             s_show_release, NULL);
     }
     OPENSSL_cleanse (lines, sizeof lines);
-    if (rc == CLI_OK)
-        rc = s_show_release (cli, reply);
-    if (reply) {
-        OPENSSL_cleanse (reply->payload.data, reply->payload.len);
-        tsr_envelope_free (&reply);
-    }
     return rc;
 }
 

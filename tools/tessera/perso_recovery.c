@@ -38,27 +38,17 @@ static int
 s_args (cli_t *cli, int argc, char **argv, s_args_t *args)
 {
     memset (args, 0, sizeof *args);
-    for (int i = 0; i < argc; i++) {
-        const char **slot = streq (argv [i], "--person") ? &args->person
-                          : streq (argv [i], "--purpose") ? &args->purpose
-                          : streq (argv [i], "--reason") ? &args->reason
-                          : streq (argv [i], "--reference") ? &args->reference
-                          : streq (argv [i], "--key") ? &args->key
-                          : streq (argv [i], "--out") ? &args->out : NULL;
-        if (slot && i + 1 < argc)
-            *slot = argv [++i];
-        else
-        if (argv [i][0] != '-' && !args->id)
-            args->id = argv [i];
-        else
-            return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-    }
-    return CLI_OK;
+    const char *names [] = { "--person", "--purpose", "--reason", "--reference", "--key", "--out",
+                             NULL };
+    const char **slots [] = { &args->person, &args->purpose, &args->reason, &args->reference,
+                              &args->key, &args->out };
+    return cli_options (cli, argc, argv, names, slots, &args->id);
 }
 
 static int
-s_show (cli_t *cli, const tsr_envelope_t *reply)
+s_show (cli_t *cli, const tsr_envelope_t *reply, const void *args)
 {
+    (void) args;
     Tessera__V1__KeyRecovery *recovery = tessera__v1__key_recovery__unpack (
         NULL, reply->payload.len, reply->payload.data);
     if (!recovery)
@@ -94,12 +84,7 @@ s_show (cli_t *cli, const tsr_envelope_t *reply)
 static int
 s_call_show (cli_t *cli, const char *method, const ProtobufCMessage *request)
 {
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", method, request, NULL, 0, &reply, NULL);
-    if (rc == CLI_OK)
-        rc = s_show (cli, reply);
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "perso", method, request, NULL, 0, s_show, NULL);
 }
 
 static int

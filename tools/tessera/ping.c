@@ -14,18 +14,10 @@ int
 cli_ping (cli_t *cli, int argc, char **argv)
 {
     const char *service = NULL, *echo = "", *request_id = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (streq (argv [i], "--echo") && i + 1 < argc)
-            echo = argv [++i];
-        else
-        if (streq (argv [i], "--request-id") && i + 1 < argc)
-            request_id = argv [++i];
-        else
-        if (!service && argv [i][0] != '-')
-            service = argv [i];
-        else
-            return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
-    }
+    const char *names [] = { "--echo", "--request-id", NULL };
+    const char **slots [] = { &echo, &request_id };
+    if (cli_options (cli, argc, argv, names, slots, &service) != CLI_OK)
+        return CLI_USAGE;
     if (!service)
         return cli_fail (cli, CLI_USAGE, "which service? (enrollment, validation, ca, perso, "
                          "mail, revocation, publisher)", NULL);

@@ -212,26 +212,27 @@ s_print (cli_t *cli, const Tessera__V1__RevocationRecord *record, bool row)
     return CLI_OK;
 }
 
+//  A reply that is a RevocationRecord, after its message.
+static int
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+{
+    (void) args;
+    Tessera__V1__RevocationRecord *record = tessera__v1__revocation_record__unpack (
+        NULL, reply->payload.len, reply->payload.data);
+    if (!record)
+        return cli_fail (cli, CLI_FAILED, "the reply is not a RevocationRecord", NULL);
+    if (!cli->json)
+        printf ("%s\n", reply->status_message);
+    int rc = s_print (cli, record, false);
+    tessera__v1__revocation_record__free_unpacked (record, NULL);
+    return rc;
+}
+
 //  Calls method on revocation and prints the RevocationRecord it answers.
 static int
 s_call_record (cli_t *cli, const char *method, const ProtobufCMessage *request)
 {
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "revocation", method, request, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__RevocationRecord *record = tessera__v1__revocation_record__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!record)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not a RevocationRecord", NULL);
-    else {
-        if (!cli->json)
-            printf ("%s\n", reply->status_message);
-        rc = s_print (cli, record, false);
-        tessera__v1__revocation_record__free_unpacked (record, NULL);
-    }
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "revocation", method, request, NULL, 0, s_print_reply, NULL);
 }
 
 //  list and archive: every page.

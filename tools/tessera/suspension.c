@@ -129,6 +129,19 @@ s_print (cli_t *cli, const Tessera__V1__Suspension *m, const char *text)
     return CLI_OK;
 }
 
+static int
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+{
+    (void) args;
+    Tessera__V1__Suspension *m = tessera__v1__suspension__unpack (NULL, reply->payload.len,
+                                                                 reply->payload.data);
+    if (!m)
+        return cli_fail (cli, CLI_FAILED, "the reply is not a Suspension", NULL);
+    int rc = s_print (cli, m, reply->status_message);
+    tessera__v1__suspension__free_unpacked (m, NULL);
+    return rc;
+}
+
 int
 cli_suspension (cli_t *cli, bool resume, int argc, char **argv)
 {
@@ -180,19 +193,8 @@ cli_suspension (cli_t *cli, bool resume, int argc, char **argv)
     suspend.note = again.note = (char *) note;
     suspend.reason = (Tessera__V1__SuspensionReason) reason;
     again.reason = (Tessera__V1__ResumeReason) reason;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "revocation", resume ? "ResumeCertificates" : "SuspendCertificates",
-                       resume ? &again.base : &suspend.base, request_id, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__Suspension *m = tessera__v1__suspension__unpack (NULL, reply->payload.len,
-                                                                 reply->payload.data);
-    if (!m)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not a Suspension", NULL);
-    else {
-        rc = s_print (cli, m, reply->status_message);
-        tessera__v1__suspension__free_unpacked (m, NULL);
-    }
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "revocation",
+                           resume ? "ResumeCertificates" : "SuspendCertificates",
+                           resume ? &again.base : &suspend.base, request_id, 0, s_print_reply,
+                           NULL);
 }
