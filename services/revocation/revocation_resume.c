@@ -179,7 +179,7 @@ s_release (tsr_call_t *call, s_resume_t *self)
     return S_OK;
 }
 
-//  The outcome, the audit rows and the event.
+//  The outcome, the audit rows and the event; then the reply.
 static tsr_status_t
 s_record (tsr_call_t *call, const s_resume_t *self,
           const Tessera__V1__ResumeCertificatesRequest *request)
@@ -209,6 +209,8 @@ s_record (tsr_call_t *call, const s_resume_t *self,
         " WHERE suspension_id = $1 RETURNING state", 7, values);
     int state = res && PQntuples (res) == 1 ? (int) strtol (PQgetvalue (res, 0, 0), NULL, 10) : 0;
     PQclear (res);
+    if (!state)
+        return tsr_call_fail (call, S_UNAVAILABLE, "cannot record the resume");
     revocation_suspension_step_t step = {
         .action = "revocation.resumed", .event = "certificate.resumed",
         .suspension_id = self->suspension_id, .resume_id = self->id, .state = state,
@@ -218,8 +220,7 @@ s_record (tsr_call_t *call, const s_resume_t *self,
         .reason = (int) request->reason,
         .reason_name = revocation_resume_reason_name ((int) request->reason),
         .note = request->note, .operator_id = self->operator_id };
-    return !state || revocation_suspension_log (call, &step)
-         ? tsr_call_fail (call, S_UNAVAILABLE, "cannot record the resume") : S_OK;
+    return revocation_suspension_finish (call, &step, "resumed: the holds are released");
 }
 
 tsr_status_t
@@ -257,11 +258,8 @@ revocation_handle_resume (tsr_call_t *call)
             revocation_resume_reason_name ((int) request->reason), request->note,
             self->operator_id, "resume", &card)) != S_OK)
         goto done;
-    if ((status = s_release (call, self)) != S_OK
-    ||  (status = s_record (call, self, request)) != S_OK)
-        goto done;
-    status = revocation_suspension_reply (call, self->suspension_id, "resumed: the holds are "
-                                          "released");
+    if ((status = s_release (call, self)) == S_OK)
+        status = s_record (call, self, request);
 done:
     if (card)
         tessera__v1__card__free_unpacked (card, NULL);

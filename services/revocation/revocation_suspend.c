@@ -157,7 +157,8 @@ s_hold (tsr_call_t *call, s_suspend_t *self, bool by_card, bool first_pass)
     return S_OK;
 }
 
-//  The suspension, its certificates, the audit rows and the event.
+//  The suspension, its certificates, the audit rows and the event; then
+//  the reply.
 static tsr_status_t
 s_record (tsr_call_t *call, const s_suspend_t *self,
           const Tessera__V1__SuspendCertificatesRequest *request)
@@ -202,8 +203,7 @@ s_record (tsr_call_t *call, const s_suspend_t *self,
         .reason = (int) request->reason,
         .reason_name = revocation_suspension_reason_name ((int) request->reason),
         .note = request->note, .operator_id = self->operator_id };
-    return revocation_suspension_log (call, &step)
-         ? tsr_call_fail (call, S_UNAVAILABLE, "cannot record the suspension") : S_OK;
+    return revocation_suspension_finish (call, &step, "suspended: the certificates are on hold");
 }
 
 //  The card: its holder and candidates. It must be personalised, shipped
@@ -285,11 +285,8 @@ revocation_handle_suspend (tsr_call_t *call)
             goto done;
         self->card_previous_state = (int) card->suspended_from_state;
     }
-    if ((status = s_hold (call, self, by_card, false)) != S_OK
-    ||  (status = s_record (call, self, request)) != S_OK)
-        goto done;
-    status = revocation_suspension_reply (call, self->id, "suspended: the certificates are on "
-                                          "hold");
+    if ((status = s_hold (call, self, by_card, false)) == S_OK)
+        status = s_record (call, self, request);
 done:
     if (card)
         tessera__v1__card__free_unpacked (card, NULL);

@@ -250,6 +250,16 @@ revocation_suspension_log (tsr_call_t *call, const revocation_suspension_step_t 
                             &change.base) ? -1 : 0;
 }
 
+tsr_status_t
+revocation_suspension_finish (tsr_call_t *call, const revocation_suspension_step_t *step,
+                              const char *text)
+{
+    if (revocation_suspension_log (call, step))
+        return tsr_call_fail (call, S_UNAVAILABLE, "cannot record the %s",
+                              step->resume_id ? "resume" : "suspension");
+    return revocation_suspension_reply (call, step->suspension_id, text);
+}
+
 const char *
 revocation_suspension_reason_name (int reason)
 {

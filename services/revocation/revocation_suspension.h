@@ -14,8 +14,8 @@
       under the service's key, on behalf of the operator);
     - one hold or release at ca (RevokeCertificate certificateHold or
       removeFromCRL);
-    - the stored suspension as a Suspension reply, the audit rows and the
-      events.
+    - the audit rows, the events and the stored suspension as a Suspension
+      reply: how both end (revocation_suspension_finish).
 */
 #ifndef REVOCATION_SUSPENSION_H
 #define REVOCATION_SUSPENSION_H
@@ -128,5 +128,14 @@ void revocation_card_reason (char *out, size_t size, const char *what, const cha
 //  Replies with the suspension as stored now (in call's transaction).
 tsr_status_t revocation_suspension_reply (tsr_call_t *call, const char *suspension_id,
                                           const char *text);
+
+//  How both handlers end, in call's transaction: the audit row and the
+//  event of step (revocation_suspension_log), then the reply with the
+//  suspension as stored now, text its message. UNAVAILABLE "cannot record
+//  the suspension" (or "the resume", for a step with a resume_id) when the
+//  log fails.
+tsr_status_t revocation_suspension_finish (tsr_call_t *call,
+                                           const revocation_suspension_step_t *step,
+                                           const char *text);
 
 #endif
