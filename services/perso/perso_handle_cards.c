@@ -6,6 +6,7 @@
 #include "perso_cards.h"
 #include "perso_handlers.h"
 #include "perso_input.h"
+#include "perso_page.h"
 #include "perso_records.h"
 
 #include <stdio.h>
@@ -61,7 +62,7 @@ perso_handle_list_cards (tsr_call_t *call)
         call, &tessera__v1__list_cards_request__descriptor, &status);
     if (!in)
         return status;
-    long long after = 0;
+    perso_page_t page = { .limit = 0 };
     PGresult *res = NULL;
     perso_card_view_t *views = NULL;
     Tessera__V1__Card **list = NULL;
@@ -76,18 +77,11 @@ perso_handle_list_cards (tsr_call_t *call)
     if (*in->serial_hex && !perso_serial_valid (in->serial_hex))
         status = tsr_call_fail (call, S_INVALID, "serial_hex must be 2 to 40 hex digits");
     else
-    if (in->limit > PERSO_LIST_MAX)
-        status = tsr_call_fail (call, S_INVALID, "limit must be at most %d", PERSO_LIST_MAX);
-    else
-    if (!perso_page_token_valid (in->page_token, &after))
-        status = tsr_call_fail (call, S_INVALID, "page_token is not one this service gave");
-    else {
-        char state [16], after_text [24], limit [16];
+    if ((status = perso_page_start (call, in->limit, in->page_token, &page)) == S_OK) {
+        char state [16];
         snprintf (state, sizeof state, "%d", (int) in->state);
-        snprintf (after_text, sizeof after_text, "%lld", after);
-        snprintf (limit, sizeof limit, "%u", in->limit ? in->limit : PERSO_LIST_MAX);
         const char *values [] = { in->person_id, in->organisation_id, state, in->serial_hex,
-                                  after_text, limit };
+                                  page.after, page.limit_text };
         res = tsr_db_query (call->db,
             "SELECT card_uuid, seq FROM cards c WHERE ($1 = '' OR person_id = $1)"
             " AND ($2 = '' OR organisation_id = $2) AND ($3::smallint = 0 OR state = $3::smallint)"
@@ -99,8 +93,7 @@ perso_handle_list_cards (tsr_call_t *call)
     }
     if (status != S_OK)
         goto done;
-    size_t rows = (size_t) PQntuples (res), limit = in->limit ? in->limit : PERSO_LIST_MAX;
-    count = rows > limit ? limit : rows;
+    count = perso_page_end (&page, res);
     views = calloc (count + 1, sizeof *views);
     list = calloc (count + 1, sizeof *list);
     if (!views || !list) {
@@ -117,10 +110,7 @@ perso_handle_list_cards (tsr_call_t *call)
     Tessera__V1__ListCardsReply reply = TESSERA__V1__LIST_CARDS_REPLY__INIT;
     reply.n_cards = count;
     reply.cards = list;
-    char next [24] = "";
-    if (rows > limit)
-        snprintf (next, sizeof next, "%s", PQgetvalue (res, (int) count - 1, 1));
-    reply.next_page_token = next;
+    reply.next_page_token = page.next;
     status = tsr_call_reply (call, &reply.base, "cards");
 done:
     for (size_t i = 0; views && i < count; i++)

@@ -4,6 +4,7 @@
 #include "perso_handlers.h"
 #include "perso_input.h"
 #include "perso_job.h"
+#include "perso_page.h"
 #include "perso_pcsc.h"
 
 #include <stdio.h>
@@ -45,7 +46,7 @@ perso_handle_list_jobs (tsr_call_t *call)
         call, &tessera__v1__list_jobs_request__descriptor, &status);
     if (!in)
         return status;
-    long long after = 0;
+    perso_page_t page = { .limit = 0 };
     PGresult *res = NULL;
     perso_job_view_t *views = NULL;
     Tessera__V1__PersoJob **list = NULL;
@@ -56,17 +57,10 @@ perso_handle_list_jobs (tsr_call_t *call)
     if (!perso_optional_id_valid (in->card_request_id))
         status = tsr_call_fail (call, S_INVALID, "card_request_id must be 1 to 64 of [A-Za-z0-9._:-]");
     else
-    if (in->limit > PERSO_LIST_MAX)
-        status = tsr_call_fail (call, S_INVALID, "limit must be at most %d", PERSO_LIST_MAX);
-    else
-    if (!perso_page_token_valid (in->page_token, &after))
-        status = tsr_call_fail (call, S_INVALID, "page_token is not one this service gave");
-    else {
-        char state [16], after_text [24], limit [16];
+    if ((status = perso_page_start (call, in->limit, in->page_token, &page)) == S_OK) {
+        char state [16];
         snprintf (state, sizeof state, "%d", (int) in->state);
-        snprintf (after_text, sizeof after_text, "%lld", after);
-        snprintf (limit, sizeof limit, "%u", in->limit ? in->limit : PERSO_LIST_MAX);
-        const char *values [] = { state, in->card_request_id, after_text, limit };
+        const char *values [] = { state, in->card_request_id, page.after, page.limit_text };
         res = tsr_db_query (call->db,
             "SELECT job_id, seq FROM jobs WHERE ($1::smallint = 0 OR state = $1::smallint)"
             " AND ($2 = '' OR card_request_id = $2) AND ($3::bigint = 0 OR seq < $3::bigint)"
@@ -75,9 +69,7 @@ perso_handle_list_jobs (tsr_call_t *call)
     }
     if (status != S_OK)
         goto done;
-    size_t rows = (size_t) PQntuples (res);
-    size_t limit = in->limit ? in->limit : PERSO_LIST_MAX;
-    count = rows > limit ? limit : rows;
+    count = perso_page_end (&page, res);
     views = calloc (count + 1, sizeof *views);
     list = calloc (count + 1, sizeof *list);
     if (!views || !list) {
@@ -94,10 +86,7 @@ perso_handle_list_jobs (tsr_call_t *call)
     Tessera__V1__ListJobsReply reply = TESSERA__V1__LIST_JOBS_REPLY__INIT;
     reply.n_jobs = count;
     reply.jobs = list;
-    char next [24] = "";
-    if (rows > limit)
-        snprintf (next, sizeof next, "%s", PQgetvalue (res, (int) count - 1, 1));
-    reply.next_page_token = next;
+    reply.next_page_token = page.next;
     status = tsr_call_reply (call, &reply.base, "jobs");
 done:
     for (size_t i = 0; views && i < count; i++)
