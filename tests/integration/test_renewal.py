@@ -308,7 +308,11 @@ def test_acceptance_supersedes_the_old_certificates_once(system, portal, first, 
         channel=mail_pb2.ACCEPTANCE_CHANNEL_PORTAL, card_uuid=uuid,
         card_request_id="req-not-this-one", account_id=account, client_address="192.0.2.7",
         user_agent="pytest"), "portal")
-    assert other.status in (INVALID, PRECONDITION), other
+    assert other.status == PRECONDITION and "has not been posted" in other.status_message, other
+    assert rows(system, "SELECT count(*) FROM mail.acceptances WHERE card_uuid = %s",
+                uuid)[0][0] == 0
+    assert rows(system, "SELECT count(*) FROM mail.audit_log WHERE action ="
+                        " 'mail.acceptance_recorded'")[0][0] == 0
     # The renewal's PIN mailer lost: the activation-code operator issues
     # another code for the active card; the first one stops working.
     ok(perso(system, "ReissueActivationCode", P.ReissueActivationCodeRequest(
