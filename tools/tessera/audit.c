@@ -41,9 +41,7 @@ s_verify_one (cli_t *cli, const char *dsn, const char *service, bool *broken)
             tsr_json_int (json, "first_broken_seq", report.first_broken_seq);
             tsr_json_str (json, "reason", report.reason);
         }
-        char *text = tsr_json_finish (&json);
-        printf ("%s\n", text ? text : "{}");
-        free (text);
+        cli_print_json (&json);
     }
     else
     if (rc == 0)

@@ -49,15 +49,6 @@ static const char *s_reasons [] = {
     "superseded", "cessation-of-operation", "certificate-hold", NULL, "remove-from-crl",
     "privilege-withdrawn", "aa-compromise" };
 
-static int
-s_lookup (const char *const *names, int count, const char *name)
-{
-    for (int i = 1; i < count; i++)
-        if (names [i] && streq (names [i], name))
-            return i;
-    return 0;
-}
-
 //  Reads a whole (small) file; *size set. NULL on error.
 static uint8_t *
 s_read_file (const char *path, size_t *size)
@@ -137,7 +128,7 @@ s_ceremony (cli_t *cli, int argc, char **argv)
         else if (streq (argv [i], "--issuing-days"))
             request.issuing_validity_days = (uint32_t) strtoul (value, NULL, 10);
         else if (streq (argv [i], "--root-alg") || streq (argv [i], "--issuing-alg")) {
-            int algorithm = s_lookup (s_algorithms, 5, value);
+            int algorithm = cli_lookup (s_algorithms, 5, value);
             if (!algorithm)
                 return cli_fail (cli, CLI_USAGE, "unknown algorithm (ec-p256, ec-p384, rsa-3072, rsa-4096)", value);
             if (streq (argv [i], "--root-alg"))
@@ -340,7 +331,7 @@ s_issue (cli_t *cli, int argc, char **argv)
         else if (streq (argv [i], "--level"))
             request.level = (Tessera__V1__PolicyLevel) strtol (value, NULL, 10);
         else if (streq (argv [i], "--use")) {
-            request.use = (Tessera__V1__CertificateUse) s_lookup (s_uses, 5, value);
+            request.use = (Tessera__V1__CertificateUse) cli_lookup (s_uses, 5, value);
             if (!request.use)
                 return cli_fail (cli, CLI_USAGE, "unknown use (auth, sign, ocsp, mail)", value);
         }
@@ -425,7 +416,7 @@ s_revoke (cli_t *cli, int argc, char **argv)
         if (!value)
             return cli_fail (cli, CLI_USAGE, "missing value", argv [i]);
         if (streq (argv [i], "--reason")) {
-            request.reason = (Tessera__V1__RevocationReason) s_lookup (s_reasons, 12, value);
+            request.reason = (Tessera__V1__RevocationReason) cli_lookup (s_reasons, 12, value);
             if (!request.reason)
                 return cli_fail (cli, CLI_USAGE, "unknown reason", value);
         }

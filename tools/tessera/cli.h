@@ -49,6 +49,10 @@ int cli_call_print (cli_t *cli, const char *service, const char *method,
 int cli_options (cli_t *cli, int argc, char **argv, const char *const names [],
                  const char **slots [], const char **positional);
 
+//  The index of name in names [1..count-1] (NULL entries skipped): an
+//  option's value into the enum it names. 0 when it is none of them.
+int cli_lookup (const char *const *names, int count, const char *name);
+
 int cli_keygen (cli_t *cli, int argc, char **argv);
 int cli_ping (cli_t *cli, int argc, char **argv);
 int cli_audit (cli_t *cli, int argc, char **argv);

@@ -53,9 +53,7 @@ cli_keygen (cli_t *cli, int argc, char **argv)
         tsr_json_str (json, "public_key", zcert_public_txt (cert));
         tsr_json_str (json, "public_file", path);
         tsr_json_str (json, "secret_file", secret);
-        char *text = tsr_json_finish (&json);
-        printf ("%s\n", text ? text : "{}");
-        free (text);
+        cli_print_json (&json);
     }
     else
         printf ("%-10s %s\n%-10s %s\n%-10s %s_secret\n", "name", name, "public", path,

@@ -44,15 +44,6 @@ static const char *s_templates [] = {
 };
 static const char *s_states [] = { NULL, "queued", "sending", "sent", "dead-letter" };
 
-static int
-s_lookup (const char *const *names, int count, const char *name)
-{
-    for (int i = 1; i < count; i++)
-        if (names [i] && streq (names [i], name))
-            return i;
-    return 0;
-}
-
 //  ["a","b"] (caller frees), or NULL when out of memory.
 static char *
 s_string_array (char *const *items, size_t count)
@@ -258,12 +249,12 @@ s_emails (cli_t *cli, int argc, char **argv)
         if (!value)
             return cli_fail (cli, CLI_USAGE, "missing value", argv [i]);
         if (streq (argv [i], "--state")) {
-            if (!(request.state = s_lookup (s_states, 5, value)))
+            if (!(request.state = cli_lookup (s_states, 5, value)))
                 return cli_fail (cli, CLI_USAGE, "state: queued, sending, sent or dead-letter",
                                  value);
         }
         else if (streq (argv [i], "--template")) {
-            if (!(request.email_template = s_lookup (s_templates, 8, value)))
+            if (!(request.email_template = cli_lookup (s_templates, 8, value)))
                 return cli_fail (cli, CLI_USAGE, "unknown template", value);
         }
         else if (streq (argv [i], "--person"))

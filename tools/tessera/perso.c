@@ -45,15 +45,6 @@ static const char *s_job_states [] = { NULL, "pending", "running", "succeeded", 
                                        "abandoned" };
 static const char *s_step_states [] = { "-", "pending", "done", "failed" };
 
-static int
-s_lookup (const char *const *names, int count, const char *name)
-{
-    for (int i = 1; i < count; i++)
-        if (names [i] && streq (names [i], name))
-            return i;
-    return 0;
-}
-
 #define S_COUNT(a) ((int) (sizeof (a) / sizeof (a) [0]))
 #define S_NAME(a, v) ((int) (v) >= 0 && (int) (v) < S_COUNT (a) && (a) [(int) (v)] ? (a) [(int) (v)] : "unknown")
 
@@ -260,8 +251,8 @@ s_list (cli_t *cli, bool jobs, int argc, char **argv)
             return CLI_USAGE;
         const char *flag = argv [i - 1];
         if (streq (flag, "--state")) {
-            int state = jobs ? s_lookup (s_job_states, S_COUNT (s_job_states), value)
-                             : s_lookup (s_card_states, S_COUNT (s_card_states), value);
+            int state = jobs ? cli_lookup (s_job_states, S_COUNT (s_job_states), value)
+                             : cli_lookup (s_card_states, S_COUNT (s_card_states), value);
             if (!state)
                 return cli_fail (cli, CLI_USAGE, "unknown state", value);
             job_request.state = (Tessera__V1__PersoJobState) state;
@@ -364,7 +355,7 @@ s_issue (cli_t *cli, bool p12, int argc, char **argv)
         else if (p12 && streq (flag, "--password-file"))
             password_path = value;
         else if (p12 && streq (flag, "--alg")
-             && (pkcs12.key_algorithm = s_lookup (algorithms, S_COUNT (algorithms), value)))
+             && (pkcs12.key_algorithm = cli_lookup (algorithms, S_COUNT (algorithms), value)))
             ;
         else
             return cli_fail (cli, CLI_USAGE, "unknown option or value", flag);
@@ -541,7 +532,7 @@ cli_perso (cli_t *cli, int argc, char **argv)
         return s_call_print (cli, "GetCard", &request.base, false);
     }
     if (streq (command, "card-state")) {
-        int to = options.to ? s_lookup (s_card_states, S_COUNT (s_card_states), options.to) : 0;
+        int to = options.to ? cli_lookup (s_card_states, S_COUNT (s_card_states), options.to) : 0;
         if (!to)
             return cli_fail (cli, CLI_USAGE, "card-state needs --to STATE", options.to);
         Tessera__V1__ChangeCardStateRequest request = TESSERA__V1__CHANGE_CARD_STATE_REQUEST__INIT;

@@ -46,9 +46,7 @@ cli_ping (cli_t *cli, int argc, char **argv)
         tsr_json_str (json, "request_id", reply->request_id);
         tsr_json_str (json, "message_id", reply->message_id);
         tsr_json_int (json, "round_trip_us", elapsed_us);
-        char *text = tsr_json_finish (&json);
-        printf ("%s\n", text ? text : "{}");
-        free (text);
+        cli_print_json (&json);
     }
     else
         printf ("%-12s %s %s (instance %s) answered in %.1f ms\n", pong->service, "version",

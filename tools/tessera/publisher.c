@@ -60,9 +60,7 @@ s_print_crl (cli_t *cli, const Tessera__V1__CrlInfo *crl)
     if (cli->json) {
         tsr_json_t *json = tsr_json_new ();
         s_crl_json (json, crl);
-        char *text = tsr_json_finish (&json);
-        printf ("%s\n", text ? text : "{}");
-        free (text);
+        cli_print_json (&json);
     }
     else
         printf ("%-5s %8llu  base %-6llu %5u entries  next update %lld  %-10s %6lld ms  %s\n",
@@ -112,9 +110,7 @@ s_status (cli_t *cli, int argc, char **argv)
                 tsr_json_int (json, "ocsp_malformed_requests", (int64_t) issuer->ocsp->malformed_requests);
             }
         }
-        char *text = tsr_json_finish (&json);
-        printf ("%s\n", text ? text : "{}");
-        free (text);
+        cli_print_json (&json);
     }
     else {
         printf ("%s%s%s (ca events applied up to %llu)\n", status->ready ? "ready" : "not ready",

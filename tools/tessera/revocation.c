@@ -49,15 +49,6 @@ static const char *s_states [] = { NULL, "pending", "approved", "applied", "reje
 static const char *s_channels [] = { NULL, "online", "phone", "paper" };
 static const char *s_roles [] = { NULL, "rl", "mc", "holder" };
 
-static int
-s_lookup (const char *const *names, int count, const char *name)
-{
-    for (int i = 1; i < count; i++)
-        if (names [i] && streq (names [i], name))
-            return i;
-    return 0;
-}
-
 static const char *
 s_name (const char *const *names, int count, int value)
 {
@@ -65,7 +56,7 @@ s_name (const char *const *names, int count, int value)
 }
 
 #define S_NAME(names, value) s_name (names, (int) (sizeof names / sizeof names [0]), (int) (value))
-#define S_LOOKUP(names, text) s_lookup (names, (int) (sizeof names / sizeof names [0]), text)
+#define S_LOOKUP(names, text) cli_lookup (names, (int) (sizeof names / sizeof names [0]), text)
 
 //  The request's authentication as a JSON object (caller frees).
 static char *
@@ -650,9 +641,7 @@ s_phone_answer (cli_t *cli, int argc, char **argv)
         tsr_json_bool (json, "passed", result->passed);
         tsr_json_int (json, "failed_attempts", result->failed_attempts);
         tsr_json_int (json, "locked_until_unix", result->locked_until_unix);
-        char *text = tsr_json_finish (&json);
-        printf ("%s\n", text ? text : "{}");
-        free (text);
+        cli_print_json (&json);
     }
     else
         printf ("%s (%u failed attempts)\n", reply->status_message, result->failed_attempts);
@@ -693,9 +682,7 @@ s_phone_status (cli_t *cli, int argc, char **argv)
         tsr_json_str (json, "person_id", status->person_id);
         tsr_json_int (json, "failed_attempts", status->failed_attempts);
         tsr_json_int (json, "locked_until_unix", status->locked_until_unix);
-        char *text = tsr_json_finish (&json);
-        printf ("%s\n", text ? text : "{}");
-        free (text);
+        cli_print_json (&json);
     }
     else
         printf ("%s  %u failed attempts, %s%s\n", status->person_id, status->failed_attempts,

@@ -38,15 +38,6 @@ static const char *s_roles [] = { "operator", "rl", "mc", "holder" };
 #define S_NAME(a, v) ((int) (v) >= 0 && (int) (v) < S_COUNT (a) && (a) [(int) (v)] \
                       ? (a) [(int) (v)] : "?")
 
-static int
-s_lookup (const char *const *names, int count, const char *name)
-{
-    for (int i = 1; i < count; i++)
-        if (names [i] && streq (names [i], name))
-            return i;
-    return 0;
-}
-
 //  [{"serial_hex":..,"state":..}, ...] (caller frees), or NULL.
 static char *
 s_certificates_json (const Tessera__V1__Suspension *m)
@@ -175,8 +166,8 @@ cli_suspension (cli_t *cli, bool resume, int argc, char **argv)
             request_id = value;
         else
         if (streq (argv [i], "--reason")
-        &&  (reason = resume ? s_lookup (s_resume_reasons, S_COUNT (s_resume_reasons), value)
-                             : s_lookup (s_suspend_reasons, S_COUNT (s_suspend_reasons), value)))
+        &&  (reason = resume ? cli_lookup (s_resume_reasons, S_COUNT (s_resume_reasons), value)
+                             : cli_lookup (s_suspend_reasons, S_COUNT (s_suspend_reasons), value)))
             ;
         else
             return cli_fail (cli, CLI_USAGE, usage, argv [i]);
