@@ -49,24 +49,6 @@ static const char *s_reasons [] = {
     "superseded", "cessation-of-operation", "certificate-hold", NULL, "remove-from-crl",
     "privilege-withdrawn", "aa-compromise" };
 
-//  Reads a whole (small) file; *size set. NULL on error.
-static uint8_t *
-s_read_file (const char *path, size_t *size)
-{
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return NULL;
-    uint8_t *data = malloc (S_MAX_FILE);
-    *size = data ? fread (data, 1, S_MAX_FILE, file) : 0;
-    bool too_big = data && *size == S_MAX_FILE && fgetc (file) != EOF;
-    fclose (file);
-    if (!data || too_big || *size == 0) {
-        free (data);
-        return NULL;
-    }
-    return data;
-}
-
 static int
 s_write_pem (const char *path, const uint8_t *der, size_t size, bool crl)
 {
@@ -342,7 +324,7 @@ s_issue (cli_t *cli, int argc, char **argv)
     if (!csr_path || !out)
         return cli_fail (cli, CLI_USAGE, "issue needs --csr FILE and --out FILE", NULL);
     size_t csr_size = 0;
-    uint8_t *csr = s_read_file (csr_path, &csr_size);
+    uint8_t *csr = cli_read_file (csr_path, S_MAX_FILE, &csr_size);
     if (!csr)
         return cli_fail (cli, CLI_FAILED, "cannot read the CSR (DER, at most 64 KiB)", csr_path);
     request.csr_der.data = csr;

@@ -23,6 +23,10 @@ int cli_fail (cli_t *cli, int code, const char *message, const char *detail);
 //  Finishes *json_p and prints it as one line ("{}" if it cannot be built).
 void cli_print_json (tsr_json_t **json_p);
 
+//  The strings as a JSON array, ["a","b"] (caller frees), or NULL when out
+//  of memory.
+char *cli_json_strings (char *const *items, size_t count);
+
 //  Calls method on service with request (packed here). On CLI_OK,
 //  *reply_p is the OK reply (caller frees with tsr_envelope_free);
 //  otherwise the error was printed. timeout_ms 0: TSR_TIMEOUT_MS.
@@ -52,6 +56,11 @@ int cli_options (cli_t *cli, int argc, char **argv, const char *const names [],
 //  The index of name in names [1..count-1] (NULL entries skipped): an
 //  option's value into the enum it names. 0 when it is none of them.
 int cli_lookup (const char *const *names, int count, const char *name);
+
+//  The whole of a small file (files.c) in a buffer of max bytes (caller
+//  frees; wipes max bytes first if it holds a secret), *size its length.
+//  NULL when it cannot be read, is empty or is longer than max.
+uint8_t *cli_read_file (const char *path, size_t max, size_t *size);
 
 int cli_keygen (cli_t *cli, int argc, char **argv);
 int cli_ping (cli_t *cli, int argc, char **argv);

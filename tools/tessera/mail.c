@@ -44,37 +44,6 @@ static const char *s_templates [] = {
 };
 static const char *s_states [] = { NULL, "queued", "sending", "sent", "dead-letter" };
 
-//  ["a","b"] (caller frees), or NULL when out of memory.
-static char *
-s_string_array (char *const *items, size_t count)
-{
-    size_t len = 0;
-    char *text = malloc (3);
-    if (!text)
-        return NULL;
-    text [len++] = '[';
-    for (size_t i = 0; i < count; i++) {
-        char *item = NULL;
-        size_t item_len = 0, item_cap = 0;
-        char *grown = tsr_json_append_string (&item, &item_len, &item_cap, items [i]) == 0
-            ? realloc (text, len + item_len + 3) : NULL;
-        if (!grown) {
-            free (item);
-            free (text);
-            return NULL;
-        }
-        text = grown;
-        if (i)
-            text [len++] = ',';
-        memcpy (text + len, item, item_len);
-        len += item_len;
-        free (item);
-    }
-    text [len++] = ']';
-    text [len] = 0;
-    return text;
-}
-
 //  Any message of the mail API as one flat-ish JSON object (nested
 //  messages nested, repeated strings as arrays, bytes left out). Caller
 //  frees; NULL when out of memory.
@@ -90,7 +59,7 @@ s_json (const ProtobufCMessage *message)
             if (field->type == PROTOBUF_C_TYPE_STRING) {
                 size_t count = *(const size_t *) ((const char *) message
                                                   + field->quantifier_offset);
-                char *array = s_string_array (*(char *const *const *) at, count);
+                char *array = cli_json_strings (*(char *const *const *) at, count);
                 if (array)
                     tsr_json_raw (json, field->name, array);
                 free (array);

@@ -67,23 +67,6 @@ s_value (cli_t *cli, int argc, char **argv, int *i)
     return argv [++*i];
 }
 
-static uint8_t *
-s_read_file (const char *path, size_t *size)
-{
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return NULL;
-    uint8_t *data = malloc (S_FILE_MAX);
-    *size = data ? fread (data, 1, S_FILE_MAX, file) : 0;
-    bool too_big = data && *size == S_FILE_MAX && fgetc (file) != EOF;
-    fclose (file);
-    if (!data || too_big || *size == 0) {
-        free (data);
-        return NULL;
-    }
-    return data;
-}
-
 static int
 s_write_file (const char *path, const uint8_t *data, size_t size)
 {
@@ -364,7 +347,7 @@ s_issue (cli_t *cli, bool p12, int argc, char **argv)
         return cli_fail (cli, CLI_USAGE, p12 ? "issue-p12 needs --request, --use, --password-file"
                          " and --out" : "issue-csr needs --request, --csr, --use and --out", NULL);
     size_t size = 0;
-    uint8_t *file = s_read_file (p12 ? password_path : csr_path, &size);
+    uint8_t *file = cli_read_file (p12 ? password_path : csr_path, S_FILE_MAX, &size);
     if (!file)
         return cli_fail (cli, CLI_FAILED, "cannot read", p12 ? password_path : csr_path);
     while (p12 && size && (file [size - 1] == '\n' || file [size - 1] == '\r'))
@@ -492,7 +475,7 @@ cli_perso (cli_t *cli, int argc, char **argv)
         size_t size = 0;
         uint8_t *pin = NULL;
         if (options.holder_pin_file) {
-            if ((pin = s_read_file (options.holder_pin_file, &size)) && size > 16) {
+            if ((pin = cli_read_file (options.holder_pin_file, S_FILE_MAX, &size)) && size > 16) {
                 memset (pin, 0, S_FILE_MAX);
                 free (pin);
                 pin = NULL;

@@ -85,41 +85,10 @@ s_authentication_json (const Tessera__V1__RevocationRecord *record)
     return tsr_json_finish (&json);
 }
 
-//  ["a","b"] of the serials (caller frees).
-static char *
-s_serials_json (const Tessera__V1__RevocationRecord *record)
-{
-    size_t len = 1;
-    char *out = malloc (3);
-    if (!out)
-        return NULL;
-    out [0] = '[';
-    for (size_t i = 0; i < record->n_serials; i++) {
-        char *item = NULL;
-        size_t item_len = 0, item_cap = 0;
-        char *grown = tsr_json_append_string (&item, &item_len, &item_cap, record->serials [i])
-                      ? NULL : realloc (out, len + item_len + 3);
-        if (!grown) {
-            free (item);
-            free (out);
-            return NULL;
-        }
-        out = grown;
-        if (i)
-            out [len++] = ',';
-        memcpy (out + len, item, item_len);
-        len += item_len;
-        free (item);
-    }
-    out [len++] = ']';
-    out [len] = 0;
-    return out;
-}
-
 static int
 s_print_json (cli_t *cli, const Tessera__V1__RevocationRecord *record)
 {
-    char *serials = s_serials_json (record);
+    char *serials = cli_json_strings (record->serials, record->n_serials);
     char *authentication = s_authentication_json (record);
     tsr_json_t *json = tsr_json_new ();
     tsr_json_bool (json, "ok", true);
