@@ -176,11 +176,8 @@ s_history (cli_t *cli, const Tessera__V1__Card *card)
         tsr_json_str (json, "operator_id", change->operator_id);
         tsr_json_str (json, "reason", change->reason);
         tsr_json_int (json, "at_unix", change->at_unix);
-        char *text = tsr_json_finish (&json);
-        if (!text)
-            return cli_fail (cli, CLI_FAILED, "out of memory", NULL);
-        printf ("%s\n", text);
-        free (text);
+        if (cli_print_json_checked (cli, &json) != CLI_OK)
+            return CLI_FAILED;
     }
     return CLI_OK;
 }

@@ -23,6 +23,10 @@ int cli_fail (cli_t *cli, int code, const char *message, const char *detail);
 //  Finishes *json_p and prints it as one line ("{}" if it cannot be built).
 void cli_print_json (tsr_json_t **json_p);
 
+//  The same, but a JSON that cannot be built is an error: "out of memory"
+//  (CLI_FAILED). CLI_OK when printed.
+int cli_print_json_checked (cli_t *cli, tsr_json_t **json_p);
+
 //  The strings as a JSON array, ["a","b"] (caller frees), or NULL when out
 //  of memory.
 char *cli_json_strings (char *const *items, size_t count);

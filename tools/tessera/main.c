@@ -81,6 +81,17 @@ cli_print_json (tsr_json_t **json_p)
     free (text);
 }
 
+int
+cli_print_json_checked (cli_t *cli, tsr_json_t **json_p)
+{
+    char *text = tsr_json_finish (json_p);
+    if (!text)
+        return cli_fail (cli, CLI_FAILED, "out of memory", NULL);
+    printf ("%s\n", text);
+    free (text);
+    return CLI_OK;
+}
+
 char *
 cli_json_strings (char *const *items, size_t count)
 {

@@ -102,12 +102,7 @@ s_print_operator (cli_t *cli, const Tessera__V1__Operator *operator)
     tsr_json_int (json, "created_at_unix", operator->created_at_unix);
     tsr_json_str (json, "created_by_operator_id", operator->created_by_operator_id);
     tsr_json_int (json, "updated_at_unix", operator->updated_at_unix);
-    char *text = tsr_json_finish (&json);
-    if (!text)
-        return cli_fail (cli, CLI_FAILED, "out of memory", NULL);
-    printf ("%s\n", text);
-    free (text);
-    return CLI_OK;
+    return cli_print_json_checked (cli, &json);
 }
 
 //  A reply that is an Operator, after its message.

@@ -173,16 +173,14 @@ s_call_print (cli_t *cli, const char *method, const ProtobufCMessage *request, b
 }
 
 static int
-s_readers (cli_t *cli)
+s_print_readers (cli_t *cli, const tsr_envelope_t *reply, const void *args)
 {
-    Tessera__V1__ListReadersRequest request = TESSERA__V1__LIST_READERS_REQUEST__INIT;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", "ListReaders", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
+    (void) args;
     Tessera__V1__ListReadersReply *list = tessera__v1__list_readers_reply__unpack (
         NULL, reply->payload.len, reply->payload.data);
-    for (size_t i = 0; list && i < list->n_readers; i++) {
+    if (!list)
+        return cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
+    for (size_t i = 0; i < list->n_readers; i++) {
         Tessera__V1__Reader *reader = list->readers [i];
         tsr_json_t *json = tsr_json_new ();
         tsr_json_str (json, "name", reader->name);
@@ -194,11 +192,16 @@ s_readers (cli_t *cli)
             printf ("%s  %s  %s  %s\n", reader->name, reader->card_present ? "card" : "empty",
                     reader->atr_hex, reader->job_id);
     }
-    if (!list)
-        rc = cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
     tessera__v1__list_readers_reply__free_unpacked (list, NULL);
-    tsr_envelope_free (&reply);
-    return rc;
+    return CLI_OK;
+}
+
+static int
+s_readers (cli_t *cli)
+{
+    Tessera__V1__ListReadersRequest request = TESSERA__V1__LIST_READERS_REQUEST__INIT;
+    return cli_call_print (cli, "perso", "ListReaders", &request.base, NULL, 0, s_print_readers,
+                           NULL);
 }
 
 //  `job --wait`: polls until the job is no longer pending or running.
@@ -280,16 +283,14 @@ s_list (cli_t *cli, bool jobs, int argc, char **argv)
 }
 
 static int
-s_transitions (cli_t *cli)
+s_print_transitions (cli_t *cli, const tsr_envelope_t *reply, const void *args)
 {
-    Tessera__V1__ListCardTransitionsRequest request = TESSERA__V1__LIST_CARD_TRANSITIONS_REQUEST__INIT;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", "ListCardTransitions", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
+    (void) args;
     Tessera__V1__ListCardTransitionsReply *table = tessera__v1__list_card_transitions_reply__unpack (
         NULL, reply->payload.len, reply->payload.data);
-    for (size_t i = 0; table && i < table->n_transitions; i++) {
+    if (!table)
+        return cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
+    for (size_t i = 0; i < table->n_transitions; i++) {
         Tessera__V1__CardTransition *row = table->transitions [i];
         tsr_json_t *json = tsr_json_new ();
         tsr_json_str (json, "from", S_NAME (s_card_states, row->from_state));
@@ -303,10 +304,17 @@ s_transitions (cli_t *cli)
                     row->kind == 1 ? "operator" : "card operation",
                     row->only_to_previous_state ? " (back to the previous state only)" : "");
     }
-    rc = table ? CLI_OK : cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
     tessera__v1__list_card_transitions_reply__free_unpacked (table, NULL);
-    tsr_envelope_free (&reply);
-    return rc;
+    return CLI_OK;
+}
+
+static int
+s_transitions (cli_t *cli)
+{
+    Tessera__V1__ListCardTransitionsRequest request =
+        TESSERA__V1__LIST_CARD_TRANSITIONS_REQUEST__INIT;
+    return cli_call_print (cli, "perso", "ListCardTransitions", &request.base, NULL, 0,
+                           s_print_transitions, NULL);
 }
 
 //  issue-csr and issue-p12.

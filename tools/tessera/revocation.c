@@ -117,14 +117,10 @@ s_print_json (cli_t *cli, const Tessera__V1__RevocationRecord *record)
     tsr_json_str (json, "last_apply_error", record->last_apply_error);
     tsr_json_int (json, "archived_at_unix", record->archived_at_unix);
     tsr_json_int (json, "retain_until_unix", record->retain_until_unix);
-    char *text = tsr_json_finish (&json);
+    int rc = cli_print_json_checked (cli, &json);
     free (serials);
     free (authentication);
-    if (!text)
-        return cli_fail (cli, CLI_FAILED, "out of memory", NULL);
-    printf ("%s\n", text);
-    free (text);
-    return CLI_OK;
+    return rc;
 }
 
 static void

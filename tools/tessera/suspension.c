@@ -95,12 +95,7 @@ s_print (cli_t *cli, const Tessera__V1__Suspension *m, const char *text)
         tsr_json_str (json, "resumed_by_operator_id", m->resumed_by_operator_id);
         tsr_json_int (json, "resumed_at_unix", m->resumed_at_unix);
         free (certificates);
-        char *out = tsr_json_finish (&json);
-        if (!out)
-            return cli_fail (cli, CLI_FAILED, "out of memory", NULL);
-        printf ("%s\n", out);
-        free (out);
-        return CLI_OK;
+        return cli_print_json_checked (cli, &json);
     }
     printf ("%s\n%s  %s\n", text, m->suspension_id, m->state == 1 ? "suspended" : "resumed");
     printf ("  holder      %s of organisation %s\n", m->holder_person_id, m->organisation_id);
