@@ -175,13 +175,12 @@ perso_handle_start_job (tsr_call_t *call)
                                 "does not carry", in->card_request_id);
         goto done;
     }
-    if (encrypt && (!state->have_recovery_key || same_card)) {
-        status = tsr_call_fail (call, S_PRECONDITION, !state->have_recovery_key
-                                ? "card request %s asks for encryption, and no key-recovery key is "
-                                  "configured (TSR_PERSO_RECOVERY_PUBLIC_KEY): keys cannot be escrowed"
-                                : "card request %s asks for encryption: a renewal on the same "
-                                  "card cannot take a new escrowed key yet; renew on a new card",
-                                in->card_request_id);
+    //  A same-card renewal asking for encryption gets a new escrowed key in
+    //  9D like a first card (perso_run_escrow.c); the old key stays escrowed.
+    if (encrypt && !state->have_recovery_key) {
+        status = tsr_call_fail (call, S_PRECONDITION, "card request %s asks for encryption, and "
+                                "no key-recovery key is configured (TSR_PERSO_RECOVERY_PUBLIC_KEY): "
+                                "keys cannot be escrowed", in->card_request_id);
         goto done;
     }
     const char *values [] = { in->card_request_id };

@@ -11,6 +11,11 @@
     lives in this step's memory only and is freed (OpenSSL wipes private
     key material) at its end.
 
+    A same-card renewal asking for encryption runs this step as a first
+    card does: the new key overwrites the card's 9D key, whose escrow row
+    stays in the holder's history (recoverable); RECORD_CARD swaps the 9D
+    certificate (perso_renewal_record.c).
+
     A later run: a certified key whose certificate is on the card is done;
     one not yet written is written. An escrowed key never certified (the
     run stopped between escrow and ca) cannot be used again, since perso
