@@ -19,10 +19,16 @@ import subprocess
 
 import nacl.public
 import pytest
+from cryptography.hazmat.primitives import hashes, keywrap
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 
 from tessera.v1 import ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2
-from test_perso import (call, ca_active, mailer, new_card, operators, pcsc,  # noqa: F401
-                        perso, perso_system, registry, rows, start_job, step_names, wait_job)
+from pcsc import CardSession
+from test_perso import (account_of, activate, call, ca_active, ca_status, mailer,  # noqa: F401
+                        new_card, operators, pcsc, perso, perso_system, registry, rows, run,
+                        start_job, step_names, wait_job)
+from test_renewal import renewal_of, submit_and_validate
 from test_validation import mail_open, ok, validate, wait_state
 from smtp_sink import SmtpSink
 
@@ -362,3 +368,220 @@ def test_every_key_of_the_holder_stays_recoverable(system, pcsc, registry, escro
             if result.returncode == 0:
                 opened.append(result.stdout)
         assert opened == [message.read_bytes()]
+
+
+def der_items(data):
+    """The DER elements of data, in order: (tag, content, whole)."""
+    items, at = [], 0
+    while at < len(data):
+        tag, size, head = data[at], data[at + 1], 2
+        if size & 0x80:
+            count = size & 0x7F
+            size, head = int.from_bytes(data[at + 2:at + 2 + count], "big"), 2 + count
+        items.append((tag, data[at + head:at + head + size], data[at:at + head + size]))
+        at += head + size
+    return items
+
+
+KDF_HASHES = {"2b81051086483f0002": hashes.SHA1(),       # dhSinglePass-stdDH-sha1kdf-scheme
+              "2b8104010b00": hashes.SHA224(), "2b8104010b01": hashes.SHA256(),
+              "2b8104010b02": hashes.SHA384(), "2b8104010b03": hashes.SHA512()}
+
+
+def card_ecdh(pcsc, pin, point):
+    """ECDH of the card's 9D key with point: VERIFY, then GENERAL
+    AUTHENTICATE (P1 11 P-256, P2 9D) with the point in tag 85, as PIV
+    middleware does for key management (SP 800-73-4); the shared X."""
+    with CardSession(pcsc) as session:
+        session.select_piv()
+        _, sw = session.transmit(bytes.fromhex("0020008008") + pin.encode().ljust(8, b"\xff"))
+        assert sw == 0x9000, f"VERIFY {sw:04X}"
+        inner = b"\x82\x00\x85" + bytes([len(point)]) + point
+        data = b"\x7c" + bytes([len(inner)]) + inner
+        answer, sw = session.transmit_all(bytes([0x00, 0x87, 0x11, 0x9D, len(data)]) + data)
+        assert sw == 0x9000, f"GENERAL AUTHENTICATE 9D {sw:04X}"
+    (tag, body, _), = der_items(answer)
+    (inner_tag, shared, _), = der_items(body)
+    assert (tag, inner_tag, len(shared)) == (0x7C, 0x82, 32)
+    return shared
+
+
+def decrypt_cms(cms_der, ecdh):
+    """An EC CMS message (RFC 5753, ephemeral-static ECDH) opened with
+    ecdh(originator's ephemeral point) -> shared secret: the X9.63 KDF, the
+    AES key unwrap and the content decryption done here. None when the key
+    behind ecdh is not the recipient's (the unwrap fails)."""
+    (_, content_info, _), = der_items(cms_der)
+    _, enveloped, _ = der_items(content_info)[1]                  # [0] EXPLICIT
+    (_, enveloped, _), = der_items(enveloped)
+    fields = der_items(enveloped)
+    recipient_infos = next(f for f in fields if f[0] == 0x31)[1]
+    encrypted_content_info = next(f for f in fields if f[0] == 0x30)[1]
+    (tag, kari, _), = der_items(recipient_infos)
+    assert tag == 0xA1, "not a KeyAgreeRecipientInfo"
+    kari = der_items(kari)
+    originator = der_items(kari[1][1])[0]                         # [1] originatorKey
+    _, ephemeral_bits, _ = der_items(originator[1])[1]
+    ukm = next((der_items(f[1])[0][1] for f in kari if f[0] == 0xA1), None)
+    key_algorithm = next(f for f in kari[2:] if f[0] == 0x30 and der_items(f[1])[0][0] == 0x06)
+    kdf_oid, wrap_algorithm = der_items(key_algorithm[1])
+    encrypted_keys = der_items(kari[-1][1])
+    encrypted_key = der_items(encrypted_keys[0][1])[1][1]
+    z = ecdh(ephemeral_bits[1:])
+    wrap_oid = der_items(wrap_algorithm[1])[0][1]
+    kek_size = {bytes.fromhex("608648016503040105"): 16, bytes.fromhex("608648016503040119"): 24,
+                bytes.fromhex("60864801650304012d"): 32}[wrap_oid]
+    shared_info = wrap_algorithm[2]
+    if ukm is not None:
+        shared_info += bytes([0xA0, len(ukm) + 2, 0x04, len(ukm)]) + ukm
+    shared_info += bytes.fromhex("a2060404") + (kek_size * 8).to_bytes(4, "big")
+    shared_info = bytes([0x30, len(shared_info)]) + shared_info
+    kek = X963KDF(algorithm=KDF_HASHES[kdf_oid[1].hex()], length=kek_size,
+                  sharedinfo=shared_info).derive(z)
+    try:
+        content_key = keywrap.aes_key_unwrap(kek, encrypted_key)
+    except keywrap.InvalidUnwrap:
+        return None
+    _, algorithm, encrypted = der_items(encrypted_content_info)
+    (_, _, _), (_, iv, _) = der_items(algorithm[1])
+    if encrypted[0] == 0xA0:                                      # constructed: its pieces
+        encrypted = (0x80, b"".join(piece[1] for piece in der_items(encrypted[1])), b"")
+    decryptor = Cipher(algorithms.AES(content_key), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(encrypted[1]) + decryptor.finalize()
+    return padded[:-padded[-1]]
+
+
+def test_same_card_renewal_takes_a_new_escrowed_key(system, pcsc, registry, ca_active, officers,
+                                                    tmp_path_factory):
+    """A holder's active card with an escrowed encryption key, renewed on
+    the card itself: a new key made and escrowed before it goes into 9D,
+    certified for encryption, its certificate in 5FC10B; mail encrypted to
+    the new certificate opens with the card, the old mail no longer does
+    (the old key was overwritten) but the two-officer recovery of the old
+    key still opens it; the old encryption certificate is superseded at
+    the holder's activation like the others."""
+    work = tmp_path_factory.mktemp("renewal-escrow")
+    holder = registry.holder("Zoé", "Mercier")
+    uses = [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE,
+            ca_pb2.CERTIFICATE_USE_ENCRYPTION]
+    _, (first_request,) = registry.batch([holder], uses=uses)
+    validate(system, first_request)
+    assert wait_state(system, first_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    new_card(pcsc, work, "renewed-with-escrow")
+    first_job = wait_job(system, ok(start_job(system, pcsc, first_request), P.PersoJob).job_id)
+    assert first_job.state == P.PERSO_JOB_STATE_SUCCEEDED, (first_job.failure_reason,
+                                                            step_names(first_job))
+    uuid = first_job.card_uuid
+    pin, code, _ = mailer(system, uuid)
+    account = account_of(system, holder.person_id)
+    assert ok(activate(system, uuid, account, code), P.ActivateCardReply).activated
+    on_card = lambda point: card_ecdh(pcsc, pin, point)        # noqa: E731
+    (old_key, old_serial, old_der), = rows(
+        system, "SELECT key_id, serial_hex, certificate_der FROM perso.escrowed_keys"
+                " WHERE person_id = %s AND state = 2", holder.person_id)
+    old_cert = work / "old-encryption.pem"
+    old_cert.write_bytes(pem(bytes(old_der)))
+    old_message = work / "old.txt"
+    old_message.write_text("Mail for Zoé before the renewal.\n")
+    old_encrypted = work / "old.p7m"
+    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(old_message), "-out",
+            str(old_encrypted), "-outform", "DER", str(old_cert))
+    assert decrypt_cms(old_encrypted.read_bytes(), on_card) == \
+        old_message.read_bytes()
+    old_serials = set(first_job.certificate_serials) | {old_serial}
+
+    # The renewal, asking for encryption again, on the same card with the
+    # holder's PIN.
+    made = ok(renewal_of(system, registry, holder, first_request, uses=uses),
+              enrollment_pb2.CardRequest)
+    submit_and_validate(system, made)
+    job = wait_job(system, ok(start_job(system, pcsc, made.card_request_id, holder_pin=pin),
+                              P.PersoJob).job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    assert job.renewal and job.card_uuid == uuid
+    steps = {P.PersoStep.Name(s.step): s.detail for s in job.steps}
+    assert steps["PERSO_STEP_ESCROW_ENCRYPTION_KEY"].startswith("escrowed key ")
+    assert "kept" in steps["PERSO_STEP_SET_PIN_AND_PUK"]
+
+    # The holder's escrow history: the old key and the new one, both kept.
+    listed = ok(perso(system, "ListEscrowedKeys", P.ListEscrowedKeysRequest(
+        person_id=holder.person_id), "rec1"), P.ListEscrowedKeysReply)
+    assert [k.key_id for k in listed.keys][0] == old_key and len(listed.keys) == 2
+    (new_key, new_serial, new_der), = rows(
+        system, "SELECT key_id, serial_hex, certificate_der FROM perso.escrowed_keys"
+                " WHERE job_id = %s AND state = 2", job.job_id)
+    assert listed.keys[1].key_id == new_key and new_serial != old_serial
+    assert rows(system, "SELECT count(*) FROM perso.audit_log WHERE action ="
+                        " 'perso.key_escrowed' AND subject = %s", new_key) == [(1,)]
+    new_cert = work / "new-encryption.pem"
+    new_cert.write_bytes(pem(bytes(new_der)))
+    text = openssl("x509", "-in", str(new_cert), "-noout", "-text").decode()
+    assert "Key Agreement" in text and f"email:{holder.email}" in text
+
+    # The card: 9D's certificate read back by yubico-piv-tool is the new
+    # one, and the card's key in 9D matches it.
+    read = run(pcsc, "yubico-piv-tool", "-r", "Virtual", "-a", "read-certificate", "-s", "9d")
+    assert openssl("x509", "-outform", "DER", input=read.stdout.encode()) == bytes(new_der)
+    result = subprocess.run(["yubico-piv-tool", "-r", "Virtual", "-P", pin, "-a", "verify-pin",
+                             "-a", "test-decipher", "-s", "9d", "-i", str(new_cert)],
+                            env=pcsc.env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert run(pcsc, "pkcs15-tool", "--list-certificates").stdout.count("X.509 Certificate") == 3
+    # Mail encrypted to the new certificate opens with the card; the old
+    # mail does not any more: 9D's old key was overwritten.
+    new_message = work / "new.txt"
+    new_message.write_text("Mail for Zoé after the renewal.\n")
+    new_encrypted = work / "new.p7m"
+    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(new_message), "-out",
+            str(new_encrypted), "-outform", "DER", str(new_cert))
+    assert decrypt_cms(new_encrypted.read_bytes(), on_card) == \
+        new_message.read_bytes()
+    assert decrypt_cms(old_encrypted.read_bytes(), on_card) is None
+
+    # The card's certificates: the new 9D one with the others; the old
+    # ones noted for superseding, 9D included.
+    assert rows(system, "SELECT serial_hex FROM perso.card_certificates"
+                        " WHERE card_uuid = %s AND slot = '9D'", uuid) == [(new_serial,)]
+    assert rows(system, "SELECT serial_hex FROM perso.card_renewals WHERE job_id = %s"
+                        " AND slot = '9D'", job.job_id) == [(old_serial,)]
+    assert ca_status(system, old_serial) == ca_pb2.CERTIFICATE_STATE_GOOD
+    assert ca_status(system, new_serial) == ca_pb2.CERTIFICATE_STATE_ON_HOLD
+
+    # The holder's activation with the renewal's code: the new
+    # certificates good, the old ones (the encryption one too) superseded.
+    renewal_pin, renewal_code, event = mailer(system, uuid)
+    assert renewal_pin is None and event.reissue
+    assert ok(activate(system, uuid, account, renewal_code), P.ActivateCardReply).activated
+    assert ca_status(system, new_serial) == ca_pb2.CERTIFICATE_STATE_GOOD
+    for serial in old_serials:
+        status = ok(call(system, "ca", "GetStatus", ca_pb2.GetStatusRequest(serial_hex=serial),
+                         "client"), ca_pb2.CertificateStatus)
+        assert status.state == ca_pb2.CERTIFICATE_STATE_REVOKED, serial
+        assert status.reason == ca_pb2.REVOCATION_REASON_SUPERSEDED, serial
+    assert rows(system, "SELECT superseded_at IS NOT NULL FROM perso.card_renewals"
+                        " WHERE serial_hex = %s", old_serial) == [(True,)]
+
+    # The old key is still recoverable by two officers, and opens the old mail.
+    recovery = ok(perso(system, "RequestKeyRecovery", P.RequestKeyRecoveryRequest(
+        person_id=holder.person_id, key_id=old_key, purpose=P.KEY_RECOVERY_PURPOSE_HOLDER,
+        reason="mail sent before the renewal", reference="desk ticket 311"), "desk"),
+        P.KeyRecovery)
+    assert recovery.key_count == 1
+    ok(approve(system, recovery.recovery_id, "rec1"), P.KeyRecovery)
+    assert ok(approve(system, recovery.recovery_id, "rec2"),
+              P.KeyRecovery).state == P.KEY_RECOVERY_STATE_APPROVED
+    reply = ok(deliver(system, recovery.recovery_id), P.DeliverRecoveredKeyReply)
+    assert list(reply.key_ids) == [old_key] and list(reply.serials) == [old_serial]
+    found = rows(system, "SELECT payload FROM perso.outbox WHERE type ="
+                         " 'key_recovery.password_ready' AND subject = %s", recovery.recovery_id)
+    password = system.secret(mail_open(system, P.KeyRecoveryPasswordReady.FromString(
+        bytes(found[0][0])).sealed_password))
+    p12 = work / "old-key.p12"
+    p12.write_bytes(reply.pkcs12_der)
+    key_pem = work / "old-key.pem"
+    key_pem.write_bytes(openssl("pkcs12", "-in", str(p12), "-nocerts", "-nodes",
+                                "-passin", f"pass:{password}"))
+    decrypted = openssl("cms", "-decrypt", "-in", str(old_encrypted), "-inform", "DER",
+                        "-recip", str(old_cert), "-inkey", str(key_pem))
+    key_pem.unlink()
+    assert decrypted == old_message.read_bytes()

@@ -73,12 +73,12 @@ def enrollment(system, method, message):
     return call(system, "enrollment", method, message, "operator")
 
 
-def request_of(system, registry, person, level=ca_pb2.POLICY_LEVEL_TWO_STARS, **kind):
+def request_of(system, registry, person, level=ca_pb2.POLICY_LEVEL_TWO_STARS, uses=BOTH, **kind):
     """A card request of person in a new batch, not submitted: the reply."""
     batch = ok(enrollment(system, "CreateBatch", E.CreateBatchRequest(
         organisation_id=registry.org.organisation_id, label="renewal")), E.Batch)
     return enrollment(system, "CreateCardRequest", E.CreateCardRequestRequest(
-        batch_id=batch.batch_id, person_id=person.person_id, level=level, uses=BOTH, **kind))
+        batch_id=batch.batch_id, person_id=person.person_id, level=level, uses=uses, **kind))
 
 
 def submit_and_validate(system, made):
