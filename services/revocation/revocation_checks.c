@@ -5,6 +5,7 @@
 #include "revocation_policy.h"
 #include "revocation_refusal.h"
 #include "revocation_state.h"
+#include "revocation_suspension.h"
 #include "tessera/v1/ca.pb-c.h"
 
 #include <stdio.h>
@@ -140,14 +141,16 @@ s_not_holders (tsr_call_t *call, size_t index, const char *serial_hex, const cha
                               message);
 }
 
-tsr_status_t
-revocation_certificates_check (tsr_call_t *call, const char *holder_id,
-                               char serials [][REVOCATION_SERIAL_HEX_MAX + 1], size_t count,
-                               int *levels, int *max_level)
+//  revocation_certificates_check; by_card: the serials are a card's, and
+//  those revoked already are left out (*count lowered) instead of refused.
+static tsr_status_t
+s_certificates (tsr_call_t *call, const char *holder_id,
+                char serials [][REVOCATION_SERIAL_HEX_MAX + 1], size_t *count, int *levels,
+                int *max_level, bool by_card)
 {
     revocation_state_t *state = call->state;
     *max_level = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < *count; ) {
         Tessera__V1__GetCertificateRequest request = TESSERA__V1__GET_CERTIFICATE_REQUEST__INIT;
         request.serial_hex = serials [i];
         Tessera__V1__CertificateRecord *record = NULL;
@@ -170,6 +173,12 @@ revocation_certificates_check (tsr_call_t *call, const char *holder_id,
             return s_not_holders (call, i, serials [i], holder_id, owner);
         }
         tessera__v1__certificate_record__free_unpacked (record, NULL);
+        if (certificate_state == TESSERA__V1__CERTIFICATE_STATE__CERTIFICATE_STATE_REVOKED
+        &&  by_card) {
+            memmove (serials [i], serials [i + 1], (*count - i - 1) * sizeof serials [0]);
+            (*count)--;
+            continue;
+        }
         if (certificate_state == TESSERA__V1__CERTIFICATE_STATE__CERTIFICATE_STATE_REVOKED)
             return tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s is revoked "
                                   "already", i, serials [i]);
@@ -180,8 +189,64 @@ revocation_certificates_check (tsr_call_t *call, const char *holder_id,
         levels [i] = level >= 1 && level <= 3 ? level : (int) state->policy_level;
         if (levels [i] > *max_level)
             *max_level = levels [i];
+        i++;
     }
     return S_OK;
+}
+
+tsr_status_t
+revocation_certificates_check (tsr_call_t *call, const char *holder_id,
+                               char serials [][REVOCATION_SERIAL_HEX_MAX + 1], size_t count,
+                               int *levels, int *max_level)
+{
+    return s_certificates (call, holder_id, serials, &count, levels, max_level, false);
+}
+
+tsr_status_t
+revocation_request_certificates (tsr_call_t *call, const char *card_uuid, const char *holder_id,
+                                 char serials [][REVOCATION_SERIAL_HEX_MAX + 1], size_t *count,
+                                 int *levels, int *max_level)
+{
+    return *card_uuid ? revocation_card_certificates (call, card_uuid, holder_id, serials, count,
+                                                      levels, max_level)
+                      : s_certificates (call, holder_id, serials, count, levels, max_level, false);
+}
+
+tsr_status_t
+revocation_card_certificates (tsr_call_t *call, const char *card_uuid, const char *holder_id,
+                              char serials [][REVOCATION_SERIAL_HEX_MAX + 1], size_t *count,
+                              int *levels, int *max_level)
+{
+    *count = 0;
+    *max_level = 0;
+    Tessera__V1__Card *card = NULL;
+    tsr_status_t status = revocation_card_get (call, card_uuid, &card);
+    if (status != S_OK)
+        return status;
+    if (strcmp (card->person_id, holder_id) != 0) {
+        tsr_json_t *json = tsr_json_new ();
+        tsr_json_str (json, "card_uuid", card_uuid);
+        tsr_json_str (json, "holder_person_id", holder_id);
+        tsr_json_str (json, "card_holder_id", card->person_id);
+        tessera__v1__card__free_unpacked (card, NULL);
+        char message [TSR_CALL_MESSAGE_MAX];
+        snprintf (message, sizeof message, "card_uuid: card %s is not one of holder %s's",
+                  card_uuid, holder_id);
+        return revocation_refuse (call, S_DENIED, "card_not_holders", holder_id, &json, message);
+    }
+    size_t taken = 0;
+    for (size_t i = 0; i < card->n_certificates; i++)
+        if (revocation_serial_normalise (card->certificates [i]->serial_hex, serials [taken]))
+            taken++;
+    tessera__v1__card__free_unpacked (card, NULL);
+    //  At ca: each the holder's; those revoked already are left out.
+    if (taken > 0)
+        status = s_certificates (call, holder_id, serials, &taken, levels, max_level, true);
+    if (status == S_OK && taken == 0)
+        return tsr_call_fail (call, S_PRECONDITION, "card_uuid: card %s carries no certificate "
+                              "that is not revoked already", card_uuid);
+    *count = taken;
+    return status;
 }
 
 tsr_status_t

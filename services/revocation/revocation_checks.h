@@ -48,6 +48,23 @@ tsr_status_t revocation_certificates_check (tsr_call_t *call, const char *holder
                                             char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
                                             size_t count, int *levels, int *max_level);
 
+//  A request by card: the card (perso's GetCard) must be holder_id's; its
+//  certificates go into serials (*count of them) and are checked as
+//  revocation_certificates_check does, except that those revoked already
+//  are left out. None left: FAILED_PRECONDITION.
+tsr_status_t revocation_card_certificates (tsr_call_t *call, const char *card_uuid,
+                                           const char *holder_id,
+                                           char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                                           size_t *count, int *levels, int *max_level);
+
+//  A request's certificates, named by *count serials, or by a card
+//  (card_uuid not empty; serials and *count are then the card's): the
+//  one or the other of the two checks above.
+tsr_status_t revocation_request_certificates (tsr_call_t *call, const char *card_uuid,
+                                              const char *holder_id,
+                                              char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                                              size_t *count, int *levels, int *max_level);
+
 //  Refuses (FAILED_PRECONDITION) a certificate already in a pending or
 //  approved request.
 tsr_status_t revocation_open_check (tsr_call_t *call,

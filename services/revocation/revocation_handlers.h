@@ -34,10 +34,12 @@ tsr_status_t revocation_handle_resume (tsr_call_t *call);
 //  request that needs no database and no other service. STATUS_OK, or the
 //  refusal with the call's message set. The handlers call them first; so
 //  does tests/fuzz/fuzz_payload_revocation.c. serials get the normalised
-//  serials, form_sha256 the lower-case digest.
+//  serials, card_uuid the normalised card (revocation_common_check),
+//  form_sha256 the lower-case digest.
 tsr_status_t revocation_online_check (tsr_call_t *call,
                                       const Tessera__V1__RevokeOnlineRequest *request,
-                                      char serials [][REVOCATION_SERIAL_HEX_MAX + 1]);
+                                      char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                                      char card_uuid [REVOCATION_UUID_MAX + 1]);
 tsr_status_t revocation_start_phone_check (tsr_call_t *call,
                                            const Tessera__V1__StartPhoneChallengeRequest *request,
                                            char serials [][REVOCATION_SERIAL_HEX_MAX + 1]);
@@ -45,11 +47,13 @@ tsr_status_t revocation_answer_phone_check (tsr_call_t *call,
                                             const Tessera__V1__AnswerPhoneChallengeRequest *request);
 tsr_status_t revocation_record_phone_check (tsr_call_t *call,
                                             const Tessera__V1__RecordPhoneRevocationRequest *request,
-                                            char serials [][REVOCATION_SERIAL_HEX_MAX + 1]);
+                                            char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                                            char card_uuid [REVOCATION_UUID_MAX + 1]);
 tsr_status_t revocation_paper_check (tsr_call_t *call,
                                      const Tessera__V1__RecordPaperRevocationRequest *request,
                                      char form_sha256 [65],
-                                     char serials [][REVOCATION_SERIAL_HEX_MAX + 1]);
+                                     char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                                     char card_uuid [REVOCATION_UUID_MAX + 1]);
 tsr_status_t revocation_decide_check (tsr_call_t *call,
                                       const Tessera__V1__DecideRevocationRequest *request);
 //  after_seconds, after_seq: the page token's position.

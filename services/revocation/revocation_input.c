@@ -80,6 +80,21 @@ revocation_serials_normalise (char *const *serials, size_t count,
 }
 
 bool
+revocation_uuid_normalise (const char *text, char out [REVOCATION_UUID_MAX + 1])
+{
+    if (!text || strnlen (text, 37) != 36)
+        return false;
+    for (size_t i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? text [i] != '-' : !isxdigit ((unsigned char) text [i]))
+            return false;
+        out [i] = (char) tolower ((unsigned char) text [i]);
+    }
+    out [36] = 0;
+    return true;
+}
+
+bool
 revocation_sha256_normalise (const char *text, char out [65])
 {
     size_t len = text ? strnlen (text, 65) : 0;

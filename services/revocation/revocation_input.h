@@ -24,6 +24,7 @@
 #define REVOCATION_QUESTIONS_MAX 10         //  validation's bound for a set
 #define REVOCATION_PAGE_TOKEN_MAX 48
 #define REVOCATION_LIST_MAX 100
+#define REVOCATION_UUID_MAX 36              //  a card's UUID, 8-4-4-4-12
 
 //  1..REVOCATION_ID_MAX of [A-Za-z0-9._:-].
 bool revocation_id_valid (const char *text);
@@ -41,6 +42,9 @@ bool revocation_serial_normalise (const char *text, char out [REVOCATION_SERIAL_
 //  too many).
 long revocation_serials_normalise (char *const *serials, size_t count,
                                    char out [][REVOCATION_SERIAL_HEX_MAX + 1]);
+
+//  A card's UUID: 8-4-4-4-12 hex digits, any case; lower-case into out.
+bool revocation_uuid_normalise (const char *text, char out [REVOCATION_UUID_MAX + 1]);
 
 //  A hex SHA-256: 64 hex digits, any case; lower-case into out.
 bool revocation_sha256_normalise (const char *text, char out [65]);

@@ -66,7 +66,8 @@ s_account (tsr_call_t *call, const char *account_id, char person_id [REVOCATION_
 //  Every bound of the request that needs no other service.
 tsr_status_t
 revocation_online_check (tsr_call_t *call, const Tessera__V1__RevokeOnlineRequest *request,
-                         char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+                         char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                         char card_uuid [REVOCATION_UUID_MAX + 1])
 {
     revocation_common_t common = {
         .card_uuid = request->card_uuid, .serials = request->serials,
@@ -81,7 +82,7 @@ revocation_online_check (tsr_call_t *call, const Tessera__V1__RevokeOnlineReques
         return tsr_call_fail (call, S_INVALID, "client_address (at most %d) and user_agent (at "
                               "most %d) must be printable characters",
                               REVOCATION_CLIENT_ADDRESS_MAX, REVOCATION_USER_AGENT_MAX);
-    return revocation_common_check (call, &common, REVOCATION_CHANNEL_ONLINE, serials);
+    return revocation_common_check (call, &common, REVOCATION_CHANNEL_ONLINE, serials, card_uuid);
 }
 
 //  The holder's own decision, and what ca answered (asked already).
@@ -116,6 +117,8 @@ revocation_handle_revoke_online (tsr_call_t *call)
     if (!request)
         return unpack_status;
     char serials [REVOCATION_SERIALS_MAX][REVOCATION_SERIAL_HEX_MAX + 1];
+    char card_uuid [REVOCATION_UUID_MAX + 1];
+    size_t count = request->n_serials;
     int levels [REVOCATION_SERIALS_MAX];
     char person_id [REVOCATION_ID_MAX + 1];
     revocation_apply_t apply;
@@ -125,18 +128,18 @@ revocation_handle_revoke_online (tsr_call_t *call)
     int level = 0;
     const char *text = "revoked";
     tsr_status_t status;
-    if ((status = revocation_online_check (call, request, serials)) != S_OK
+    if ((status = revocation_online_check (call, request, serials, card_uuid)) != S_OK
     ||  (status = s_account (call, request->account_id, person_id)) != S_OK
     ||  (status = revocation_parties_check (call, person_id, "account_id", "", "account_id",
                                             &parties)) != S_OK
-    ||  (status = revocation_certificates_check (call, person_id, serials, request->n_serials,
-                                                 levels, &level)) != S_OK
-    ||  (status = revocation_open_check (call, serials, request->n_serials)) != S_OK)
+    ||  (status = revocation_request_certificates (call, card_uuid, person_id, serials, &count,
+                                                   levels, &level)) != S_OK
+    ||  (status = revocation_open_check (call, serials, count)) != S_OK)
         goto done;
     //  ca first, before this transaction writes (revocation_apply.h).
     revocation_new_id (apply.revocation_id);
     apply.reason = (int) request->reason;
-    apply.count = request->n_serials;
+    apply.count = count;
     memcpy (apply.serials, serials, sizeof apply.serials);
     revocation_apply_ask (call->state, &apply, call->request->trace_id);
     revocation_new_t record = {
@@ -144,8 +147,8 @@ revocation_handle_revoke_online (tsr_call_t *call)
         .requester_person_id = person_id, .holder_person_id = person_id,
         .organisation_id = parties.holder->organisation_id,
         .requested_reason = (int) request->reason, .level = level,
-        .statement = request->statement, .serials = serials, .levels = levels,
-        .serial_count = request->n_serials, .recorded_by_operator_id = "",
+        .statement = request->statement, .card_uuid = card_uuid, .serials = serials,
+        .levels = levels, .serial_count = count, .recorded_by_operator_id = "",
         .account_id = request->account_id, .client_address = request->client_address,
         .user_agent = request->user_agent };
     if ((status = revocation_store (call, &record, apply.revocation_id)) != S_OK

@@ -60,7 +60,8 @@ s_check_paper (tsr_call_t *call, const Tessera__V1__RecordPaperRevocationRequest
 //  fields, then those the channels share.
 tsr_status_t
 revocation_paper_check (tsr_call_t *call, const Tessera__V1__RecordPaperRevocationRequest *request,
-                        char form_sha256 [65], char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+                        char form_sha256 [65], char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                        char card_uuid [REVOCATION_UUID_MAX + 1])
 {
     revocation_common_t common = {
         .card_uuid = request->card_uuid, .serials = request->serials,
@@ -69,7 +70,7 @@ revocation_paper_check (tsr_call_t *call, const Tessera__V1__RecordPaperRevocati
     tsr_status_t status = s_check_paper (call, request, form_sha256);
     return status != S_OK ? status
                           : revocation_common_check (call, &common, REVOCATION_CHANNEL_PAPER,
-                                                     serials);
+                                                     serials, card_uuid);
 }
 
 //  Refused, and kept on record: nobody checked the signature.
@@ -142,6 +143,8 @@ revocation_handle_record_paper (tsr_call_t *call)
     if (!request)
         return unpack_status;
     char serials [REVOCATION_SERIALS_MAX][REVOCATION_SERIAL_HEX_MAX + 1];
+    char card_uuid [REVOCATION_UUID_MAX + 1];
+    size_t count = request->n_serials;
     int levels [REVOCATION_SERIALS_MAX];
     char operator_id [REVOCATION_ID_MAX + 1], revocation_id [REVOCATION_ID_MAX + 1];
     char form_sha256 [65];
@@ -149,7 +152,7 @@ revocation_handle_record_paper (tsr_call_t *call)
     memset (&parties, 0, sizeof parties);
     int level = 0;
     tsr_status_t status;
-    if ((status = revocation_paper_check (call, request, form_sha256, serials)) != S_OK)
+    if ((status = revocation_paper_check (call, request, form_sha256, serials, card_uuid)) != S_OK)
         goto done;
     if (!request->signature_matches) {
         status = s_refuse_unchecked (call, request, form_sha256);
@@ -163,9 +166,9 @@ revocation_handle_record_paper (tsr_call_t *call)
                                                  parties.requester_role)) != S_OK
     ||  (status = s_check_reference (call, parties.requester, request->reference_document_id))
             != S_OK
-    ||  (status = revocation_certificates_check (call, parties.holder->person_id, serials,
-                                                 request->n_serials, levels, &level)) != S_OK
-    ||  (status = revocation_open_check (call, serials, request->n_serials)) != S_OK)
+    ||  (status = revocation_request_certificates (call, card_uuid, parties.holder->person_id,
+                                                   serials, &count, levels, &level)) != S_OK
+    ||  (status = revocation_open_check (call, serials, count)) != S_OK)
         goto done;
     revocation_new_t record = {
         .channel = REVOCATION_CHANNEL_PAPER, .requester_role = parties.requester_role,
@@ -173,8 +176,8 @@ revocation_handle_record_paper (tsr_call_t *call)
         .holder_person_id = parties.holder->person_id,
         .organisation_id = parties.holder->organisation_id,
         .requested_reason = (int) request->reason, .level = level,
-        .statement = request->statement, .serials = serials, .levels = levels,
-        .serial_count = request->n_serials, .recorded_by_operator_id = operator_id,
+        .statement = request->statement, .card_uuid = card_uuid, .serials = serials,
+        .levels = levels, .serial_count = count, .recorded_by_operator_id = operator_id,
         .form_sha256 = form_sha256, .form_received_unix = request->form_received_unix,
         .reference_document_id = request->reference_document_id };
     revocation_new_id (revocation_id);

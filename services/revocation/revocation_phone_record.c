@@ -76,7 +76,8 @@ s_load_passed (tsr_call_t *call, const char *challenge_id, s_passed_t *passed)
 tsr_status_t
 revocation_record_phone_check (tsr_call_t *call,
                                const Tessera__V1__RecordPhoneRevocationRequest *request,
-                               char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+                               char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                               char card_uuid [REVOCATION_UUID_MAX + 1])
 {
     revocation_common_t common = {
         .card_uuid = request->card_uuid, .serials = request->serials,
@@ -85,7 +86,7 @@ revocation_record_phone_check (tsr_call_t *call,
     if (!revocation_id_valid (request->challenge_id))
         return tsr_call_fail (call, S_INVALID, "challenge_id must be 1 to %d of "
                               "[A-Za-z0-9._:-]", REVOCATION_ID_MAX);
-    return revocation_common_check (call, &common, REVOCATION_CHANNEL_PHONE, serials);
+    return revocation_common_check (call, &common, REVOCATION_CHANNEL_PHONE, serials, card_uuid);
 }
 
 tsr_status_t
@@ -98,6 +99,8 @@ revocation_handle_record_phone (tsr_call_t *call)
     if (!request)
         return unpack_status;
     char serials [REVOCATION_SERIALS_MAX][REVOCATION_SERIAL_HEX_MAX + 1];
+    char card_uuid [REVOCATION_UUID_MAX + 1];
+    size_t count = request->n_serials;
     int levels [REVOCATION_SERIALS_MAX];
     char operator_id [REVOCATION_ID_MAX + 1], revocation_id [REVOCATION_ID_MAX + 1];
     s_passed_t passed;
@@ -106,7 +109,7 @@ revocation_handle_record_phone (tsr_call_t *call)
     memset (&parties, 0, sizeof parties);
     int level = 0;
     tsr_status_t status;
-    if ((status = revocation_record_phone_check (call, request, serials)) != S_OK
+    if ((status = revocation_record_phone_check (call, request, serials, card_uuid)) != S_OK
     ||  (status = revocation_caller_operator (call, operator_id)) != S_OK
     ||  (status = s_load_passed (call, request->challenge_id, &passed)) != S_OK
     ||  (status = revocation_parties_check (call, passed.caller_person_id, "caller_person_id",
@@ -114,8 +117,8 @@ revocation_handle_record_phone (tsr_call_t *call)
                                             &parties)) != S_OK
     ||  (status = revocation_claimed_role_check (call, request->requester_role,
                                                  parties.requester_role)) != S_OK
-    ||  (status = revocation_certificates_check (call, passed.holder_person_id, serials,
-                                                 request->n_serials, levels, &level)) != S_OK)
+    ||  (status = revocation_request_certificates (call, card_uuid, passed.holder_person_id,
+                                                   serials, &count, levels, &level)) != S_OK)
         goto done;
     if (level > passed.level) {
         status = tsr_call_fail (call, S_PRECONDITION, "the certificates are of level %s, which "
@@ -124,7 +127,7 @@ revocation_handle_record_phone (tsr_call_t *call)
                                 revocation_questions_for_level (level), passed.questions_asked);
         goto done;
     }
-    if ((status = revocation_open_check (call, serials, request->n_serials)) != S_OK)
+    if ((status = revocation_open_check (call, serials, count)) != S_OK)
         goto done;
     revocation_new_t record = {
         .channel = REVOCATION_CHANNEL_PHONE, .requester_role = parties.requester_role,
@@ -132,8 +135,8 @@ revocation_handle_record_phone (tsr_call_t *call)
         .holder_person_id = parties.holder->person_id,
         .organisation_id = parties.holder->organisation_id,
         .requested_reason = (int) request->reason, .level = level,
-        .statement = request->statement, .serials = serials, .levels = levels,
-        .serial_count = request->n_serials, .recorded_by_operator_id = operator_id,
+        .statement = request->statement, .card_uuid = card_uuid, .serials = serials,
+        .levels = levels, .serial_count = count, .recorded_by_operator_id = operator_id,
         .challenge_id = request->challenge_id, .questions_asked = passed.questions_asked };
     revocation_new_id (revocation_id);
     if ((status = revocation_store (call, &record, revocation_id)) != S_OK)

@@ -95,6 +95,7 @@ revocation_row_from (PGresult *res, int row, revocation_row_t *out)
     m->retain_until_unix = s_int (res, row, 33);
     m->recorded_at_unix = s_int (res, row, 34);
     m->last_apply_error = PQgetvalue (res, row, 35);
+    m->card_uuid = PQgetvalue (res, row, REVOCATION_COLUMN_CARD);
     return s_split_serials (PQgetvalue (res, row, 7), out);
 }
 

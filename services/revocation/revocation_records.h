@@ -31,13 +31,15 @@
     " r.decision_note, coalesce(extract(epoch FROM r.applied_at)::bigint, 0)," \
     " coalesce(extract(epoch FROM r.archived_at)::bigint, 0)," \
     " coalesce(extract(epoch FROM r.retain_until)::bigint, 0)," \
-    " extract(epoch FROM r.recorded_at)::bigint, r.last_apply_error, r.seq" \
+    " extract(epoch FROM r.recorded_at)::bigint, r.last_apply_error, r.seq," \
+    " coalesce(r.card_uuid, '')" \
     " FROM revocations r LEFT JOIN phone_challenges c ON c.challenge_id = r.challenge_id"
 
 //  Columns of REVOCATION_SELECT that page tokens use.
 #define REVOCATION_COLUMN_DEADLINE 26
 #define REVOCATION_COLUMN_ARCHIVED 32
 #define REVOCATION_COLUMN_SEQ 36
+#define REVOCATION_COLUMN_CARD 37
 
 //  One request as a message; strings borrowed from the result row (valid
 //  while it lives), serials split into memory of its own.

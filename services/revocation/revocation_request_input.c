@@ -11,18 +11,22 @@ static const char *s_roles [] = { "unspecified", "RL", "MC", "the holder" };
 
 tsr_status_t
 revocation_common_check (tsr_call_t *call, const revocation_common_t *common, int channel,
-                         char serials [][REVOCATION_SERIAL_HEX_MAX + 1])
+                         char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
+                         char card_uuid [REVOCATION_UUID_MAX + 1])
 {
-    if (!revocation_optional_id_valid (common->card_uuid))
-        return tsr_call_fail (call, S_INVALID, "card_uuid must be a card's UUID");
-    if (*common->card_uuid)
-        return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_FAILED_PRECONDITION,
-                              "card_uuid: revocation by card needs perso's card records, not "
-                              "available yet; give the certificates' serials");
-    long bad = revocation_serials_normalise (common->serials, common->serial_count, serials);
+    card_uuid [0] = 0;
+    bool by_card = common->card_uuid && *common->card_uuid;
+    if (by_card && common->serial_count)
+        return tsr_call_fail (call, S_INVALID, "card_uuid and serials: name a card or "
+                              "certificates, not both");
+    if (by_card && !revocation_uuid_normalise (common->card_uuid, card_uuid))
+        return tsr_call_fail (call, S_INVALID, "card_uuid must be a card's UUID "
+                              "(8-4-4-4-12 hex digits)");
+    long bad = by_card ? -1 : revocation_serials_normalise (common->serials, common->serial_count,
+                                                            serials);
     if (bad >= 0 && (size_t) bad == common->serial_count)
-        return tsr_call_fail (call, S_INVALID, "serials: give 1 to %d certificates' serials",
-                              REVOCATION_SERIALS_MAX);
+        return tsr_call_fail (call, S_INVALID, "serials: give 1 to %d certificates' serials, "
+                              "or a card_uuid", REVOCATION_SERIALS_MAX);
     if (bad >= 0)
         return tsr_call_fail (call, S_INVALID, "serials[%ld] must be 2 to 40 hex digits (an even "
                               "count), not repeated", bad);

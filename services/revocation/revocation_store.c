@@ -41,7 +41,8 @@ s_insert (tsr_call_t *call, const revocation_new_t *request, const char *revocat
         paper ? request->reference_document_id : NULL,
         online ? request->account_id : NULL, online ? request->client_address : NULL,
         online ? request->user_agent : NULL,
-        request->recorded_by_operator_id, call->caller_key, deadline };
+        request->recorded_by_operator_id, call->caller_key, deadline,
+        request->card_uuid && *request->card_uuid ? request->card_uuid : NULL };
     //  received_at is whole seconds: now, or the day the form came.
     PGresult *res = tsr_db_query (call->db,
         "WITH t AS (SELECT CASE WHEN $13::bigint IS NULL THEN date_trunc('second', now())"
@@ -51,13 +52,13 @@ s_insert (tsr_call_t *call, const revocation_new_t *request, const char *revocat
         " level, statement, challenge_id, form_sha256, form_received_at, signature_checked_by,"
         " reference_document_id, account_id, client_address, user_agent,"
         " recorded_by_operator_id, recorded_by_key, received_at, deadline_at,"
-        " decided_at, decided_by_key)"
+        " decided_at, decided_by_key, card_uuid)"
         " SELECT $1, $2::smallint, $3::smallint, $4::smallint, $5, $6, $7, $8::smallint,"
         " $8::smallint, $9::smallint, $10, $11, $12, to_timestamp($13::bigint), $14, $15, $16,"
         " $17, $18, $19, $20, t.received, t.received + $21::bigint * interval '1 second',"
         " CASE WHEN $3::smallint = 2 THEN date_trunc('second', now()) END,"
-        " CASE WHEN $3::smallint = 2 THEN $20 END"
-        " FROM t", 21, values);
+        " CASE WHEN $3::smallint = 2 THEN $20 END, $22"
+        " FROM t", 22, values);
     PQclear (res);
     if (res)
         return S_OK;
@@ -108,6 +109,8 @@ s_audit (tsr_call_t *call, const revocation_new_t *request, const char *revocati
     tsr_json_int (json, "requester_role", request->requester_role);
     tsr_json_str (json, "holder_person_id", request->holder_person_id);
     tsr_json_str (json, "organisation_id", request->organisation_id);
+    if (request->card_uuid && *request->card_uuid)
+        tsr_json_str (json, "card_uuid", request->card_uuid);
     tsr_json_raw (json, "serials", serials);
     tsr_json_int (json, "requested_reason", request->requested_reason);
     tsr_json_int (json, "level", request->level);

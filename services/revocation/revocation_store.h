@@ -25,6 +25,7 @@ typedef struct {
     int requested_reason;           //  RevocationReason
     int level;                      //  1..3: the certificates' highest
     const char *statement;
+    const char *card_uuid;          //  "" when the serials were named
     char (*serials) [REVOCATION_SERIAL_HEX_MAX + 1];
     const int *levels;
     size_t serial_count;

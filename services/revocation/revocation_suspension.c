@@ -8,7 +8,6 @@
 #include "tessera/utf8.h"
 #include "tessera/v1/ca.pb-c.h"
 
-#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,22 +17,6 @@
 #define S_INVALID TESSERA__V1__STATUS__STATUS_INVALID_ARGUMENT
 #define S_NOT_FOUND TESSERA__V1__STATUS__STATUS_NOT_FOUND
 #define S_UNAVAILABLE TESSERA__V1__STATUS__STATUS_UNAVAILABLE
-
-//  8-4-4-4-12 hex digits, lower-cased into out.
-static bool
-s_uuid_normalise (const char *text, char out [REVOCATION_UUID_MAX + 1])
-{
-    if (strlen (text) != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? text [i] != '-' : !isxdigit ((unsigned char) text [i]))
-            return false;
-        out [i] = (char) tolower ((unsigned char) text [i]);
-    }
-    out [36] = 0;
-    return true;
-}
 
 tsr_status_t
 revocation_suspension_check (tsr_call_t *call, const revocation_suspension_input_t *input,
@@ -45,7 +28,7 @@ revocation_suspension_check (tsr_call_t *call, const revocation_suspension_input
         return tsr_call_fail (call, S_INVALID, "card_uuid and serials: name a card or "
                               "certificates, not both");
     if (*input->card_uuid) {
-        if (!s_uuid_normalise (input->card_uuid, card_uuid))
+        if (!revocation_uuid_normalise (input->card_uuid, card_uuid))
             return tsr_call_fail (call, S_INVALID, "card_uuid must be a card's UUID "
                                   "(8-4-4-4-12 hex digits)");
     }

@@ -27,7 +27,6 @@
 #include "tessera/v1/revocation.pb-c.h"
 
 #define REVOCATION_NOTE_MAX 1000
-#define REVOCATION_UUID_MAX 36
 
 //  The request's fields both methods share (borrowed).
 typedef struct {

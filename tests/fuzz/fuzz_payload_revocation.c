@@ -7,12 +7,13 @@
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static char s_serials [REVOCATION_SERIALS_MAX][REVOCATION_SERIAL_HEX_MAX + 1];
+static char s_card_uuid [REVOCATION_UUID_MAX + 1];
 
 static tsr_status_t
 s_online (tsr_call_t *call, const ProtobufCMessage *request)
 {
     return revocation_online_check (call, (const Tessera__V1__RevokeOnlineRequest *) request,
-                                    s_serials);
+                                    s_serials, s_card_uuid);
 }
 
 static tsr_status_t
@@ -33,7 +34,8 @@ static tsr_status_t
 s_record_phone (tsr_call_t *call, const ProtobufCMessage *request)
 {
     return revocation_record_phone_check (
-        call, (const Tessera__V1__RecordPhoneRevocationRequest *) request, s_serials);
+        call, (const Tessera__V1__RecordPhoneRevocationRequest *) request, s_serials,
+        s_card_uuid);
 }
 
 static tsr_status_t
@@ -42,7 +44,7 @@ s_paper (tsr_call_t *call, const ProtobufCMessage *request)
     char form_sha256 [65];
     return revocation_paper_check (
         call, (const Tessera__V1__RecordPaperRevocationRequest *) request, form_sha256,
-        s_serials);
+        s_serials, s_card_uuid);
 }
 
 static tsr_status_t

@@ -371,6 +371,13 @@ BAD_INPUT = [
     ("RevokeOnline", _online(reason=ca_pb2.REVOCATION_REASON_CERTIFICATE_HOLD), "reason"),
     ("RevokeOnline", _online(user_agent="x\x1b[31m"), "user_agent"),
     ("RevokeOnline", _online(serials=[]), "serials"),
+    # A card or serials, not both; a card is a UUID (test_suspension
+    # revokes a real one).
+    ("RevokeOnline", _online(card_uuid="0badcafe-0000-4000-8000-000000000000"),
+     "card_uuid and serials"),
+    ("RevokeOnline", _online(card_uuid="0badcafe", serials=[]), "card_uuid"),
+    ("RecordPaperRevocation", _paper(card_uuid="0badcafe-0000-4000-8000-00000000000g",
+                                     serials=[]), "card_uuid"),
     ("DecideRevocation", R.DecideRevocationRequest(revocation_id=""), "revocation_id"),
     ("DecideRevocation", R.DecideRevocationRequest(revocation_id="rv-1", approve=False),
      "note"),

@@ -22,10 +22,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from pcsc import Pcsc
-from tessera.v1 import ca_pb2, envelope_pb2, perso_pb2, revocation_pb2
+from tessera.v1 import ca_pb2, envelope_pb2, perso_pb2, revocation_pb2, validation_pb2
 from test_perso import (account_of, activate, mailer, new_card, start_job, validated_request,
                         wait_job)
-from test_validation import Registry
+from test_validation import Registry, login, one_time_password, set_password
 from tsrtest import System, keygen, port_free, read_cert
 
 OK = envelope_pb2.STATUS_OK
@@ -490,6 +490,85 @@ def test_a_holder_may_not_suspend_another_holders_certificates(system, ca_active
     reply = suspend(system, serials=[serial], requester_person_id=other.person_id)
     assert reply.status == DENIED
     assert ca_state(system, serial).state == GOOD
+
+
+# --- revocation by card ------------------------------------------------------------
+
+def revoke_online(system, account_id, **fields):
+    return call(system, "revocation", "RevokeOnline", R.RevokeOnlineRequest(
+        account_id=account_id, reason=ca_pb2.REVOCATION_REASON_KEY_COMPROMISE, **fields),
+        "portal")
+
+
+def requests(system):
+    return tuple(rows(system, f"SELECT count(*) FROM revocation.{table}")[0][0]
+                 for table in ("revocations", "revocation_serials"))
+
+
+def test_a_revocation_naming_a_card_revokes_the_certificates_it_carries(
+        system, pcsc, org_a, ca_active, active_card, tmp_path):
+    """A holder who lost their card names the card, not its serials: the
+    revocation service reads the card's certificates from perso, revokes
+    those not revoked already, and keeps the card on the request."""
+    card_request_id, holder = validated_request(system, org_a, "Hugo", "Lemaire")
+    inserted = new_card(pcsc, tmp_path, "lost")
+    try:
+        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
+        assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, job.failure_reason
+    finally:
+        inserted.remove(wait=False)
+    _, code, _ = mailer(system, job.card_uuid)
+    account = account_of(system, holder.person_id)
+    assert ok(activate(system, job.card_uuid, account, code), P.ActivateCardReply).activated
+    # The holder's account, active: its one-time password changed.
+    login_name = ok(call(system, "validation", "GetHolderAccount",
+                         validation_pb2.GetHolderAccountRequest(account_id=account), "client"),
+                    validation_pb2.HolderAccount).login
+    otp, _ = one_time_password(system, account)
+    token = login(system, login_name, otp).password_change_token
+    ok(set_password(system, account, "un long chemin de campagne", token=token),
+       validation_pb2.HolderAccount)
+    serials = [c.serial_hex for c in card(system, job.card_uuid).certificates]
+    assert len(serials) == 2 and all(ca_state(system, s).state == GOOD for s in serials)
+
+    # Refused, and no request stored: both a card and serials, a malformed
+    # card, a card perso does not know, another holder's card (that one is
+    # kept on record as a refusal).
+    before = requests(system)
+    reply = revoke_online(system, account, card_uuid=job.card_uuid, serials=serials[:1])
+    assert reply.status == INVALID and "card_uuid and serials" in reply.status_message
+    reply = revoke_online(system, account, card_uuid="not-a-card")
+    assert reply.status == INVALID and "card_uuid" in reply.status_message
+    reply = revoke_online(system, account, card_uuid="0badcafe-0000-4000-8000-000000000000")
+    assert reply.status == envelope_pb2.STATUS_NOT_FOUND, reply.status_message
+    reply = revoke_online(system, account, card_uuid=active_card["uuid"])
+    assert reply.status == DENIED and "not one of holder" in reply.status_message
+    refused = [d for _, _, d in audit(system, "revocation.refused")
+               if d.get("card_uuid") == active_card["uuid"]]
+    assert refused and refused[-1]["card_holder_id"] == active_card["holder"].person_id
+    assert requests(system) == before
+    assert all(ca_state(system, s).state == GOOD for s in active_card["serials"])
+
+    # One certificate revoked already (here directly at ca): the request
+    # takes the other one only.
+    ok(call(system, "ca", "RevokeCertificate", ca_pb2.RevokeCertificateRequest(
+        serial_hex=serials[0], reason=ca_pb2.REVOCATION_REASON_KEY_COMPROMISE), "perso"),
+       ca_pb2.CertificateStatus)
+    record = ok(revoke_online(system, account, card_uuid=job.card_uuid.upper(),
+                              statement="carte perdue dans le métro"), R.RevocationRecord)
+    assert record.card_uuid == job.card_uuid.lower()
+    assert list(record.serials) == [serials[1]]
+    assert record.state == R.REVOCATION_STATE_APPLIED
+    assert all(ca_state(system, s).state == REVOKED for s in serials)
+    assert rows(system, "SELECT card_uuid FROM revocation.revocations WHERE revocation_id = %s",
+                record.revocation_id) == [(job.card_uuid.lower(),)]
+    requested = audit(system, "revocation.requested", record.revocation_id)
+    assert requested and requested[0][2]["card_uuid"] == job.card_uuid.lower()
+    # Nothing left to revoke on that card.
+    before = requests(system)
+    reply = revoke_online(system, account, card_uuid=job.card_uuid)
+    assert reply.status == PRECONDITION and "revoked already" in reply.status_message
+    assert requests(system) == before
 
 
 # --- the CLI ---------------------------------------------------------------------
