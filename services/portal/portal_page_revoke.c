@@ -138,9 +138,10 @@ s_live (portal_request_t *r, const char *serial_hex)
         || state == TESSERA__V1__CERTIFICATE_STATE__CERTIFICATE_STATE_ON_HOLD;
 }
 
-//  The request names serials: the one asked, or the card's certificates
-//  still good or on hold, resolved here from the holder's own card (so
-//  revocation need not read perso's cards to resolve a card).
+//  The request names the one serial asked, or the whole card (revocation
+//  reads its certificates from perso and keeps the card on the request).
+//  The card's certificates still good or on hold are listed here too, for
+//  the journal and to say at once when nothing is left to revoke.
 static void
 s_revoke (portal_request_t *r, const s_target_t *target, const s_reason_t *reason,
           const Tessera__V1__Card *card)
@@ -163,8 +164,12 @@ s_revoke (portal_request_t *r, const s_target_t *target, const s_reason_t *reaso
     }
     Tessera__V1__RevokeOnlineRequest request = TESSERA__V1__REVOKE_ONLINE_REQUEST__INIT;
     request.account_id = r->session.account_id;
-    request.n_serials = count;
-    request.serials = serials;
+    if (*target->serial) {
+        request.n_serials = count;
+        request.serials = serials;
+    }
+    else
+        request.card_uuid = card->card_uuid;
     request.reason = reason->reason;
     request.statement = (char *) (target->statement ? target->statement : "");
     request.client_address = r->client_address;

@@ -1205,6 +1205,17 @@ def test_holder_path_in_chromium_with_ocsp(tmp_path):
         assert seen["statuses_after_revocation"] == ["status revoked:révoqué"] * len(serials)
         assert seen["after_logout"] == "/login"
         wait_ocsp(s, chain, ca_dir / "issuing.pem", paths, "revoked")
+        # The whole card was asked for: revocation resolved it at perso and
+        # keeps the card beside the serials.
+        conn = s.cluster.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT r.card_uuid, array_agg(x.serial_hex ORDER BY x.serial_hex)"
+                            " FROM revocation.revocations r JOIN revocation.revocation_serials x"
+                            " USING (revocation_id) GROUP BY r.revocation_id")
+                assert cur.fetchall() == [(uuid, sorted(serials))]
+        finally:
+            conn.close()
         assert len(list(SCREENSHOTS.glob("*.png"))) == 11
     except AssertionError as failure:
         # What the services said last, to tell a failure from the logs.
