@@ -564,6 +564,12 @@ def test_a_revocation_naming_a_card_revokes_the_certificates_it_carries(
                 record.revocation_id) == [(job.card_uuid.lower(),)]
     requested = audit(system, "revocation.requested", record.revocation_id)
     assert requested and requested[0][2]["card_uuid"] == job.card_uuid.lower()
+    # The operator's CLI shows the card; it takes a card or serials, not both.
+    shown = cli(system, "revocation", "show", record.revocation_id)[0]
+    assert shown["card_uuid"] == job.card_uuid.lower() and shown["serials"] == [serials[1]]
+    both = system.cli("revocation", "phone-record", "ch-1", "--card", job.card_uuid,
+                      "--serial", serials[1], "--reason", "key-compromise", identity="revoker")
+    assert both.returncode != 0 and "--card UUID" in both.stderr
     # Nothing left to revoke on that card.
     before = requests(system)
     reply = revoke_online(system, account, card_uuid=job.card_uuid)

@@ -10,16 +10,18 @@
     phone-answer CHALLENGE_ID (--answer QUESTION_ID=TEXT... | --answers-stdin)
                  the caller's answers, checked once (stdin: one ID=TEXT a line,
                  so that answers stay off the command line)
-    phone-record CHALLENGE_ID --serial HEX... --reason REASON [--statement TEXT]
-                 [--as rl|mc|holder]
-    paper        --requester PERSON_ID [--holder PERSON_ID] --serial HEX...
-                 --reason REASON (--form FILE | --form-sha256 HEX)
+    phone-record CHALLENGE_ID (--serial HEX... | --card UUID) --reason REASON
+                 [--statement TEXT] [--as rl|mc|holder]
+    paper        --requester PERSON_ID [--holder PERSON_ID] (--serial HEX... |
+                 --card UUID) --reason REASON (--form FILE | --form-sha256 HEX)
                  --received YYYY-MM-DD|UNIX --reference-document DOCUMENT_ID
                  --signature-matches [--statement TEXT] [--as rl|mc|holder]
     phone-status PERSON_ID                failed attempts and lock
     archive      [--from UNIX] [--to UNIX]   archived requests, every page
     suspend, resume  certificates on hold and released (see suspension.c)
 
+    --card names a card instead of its certificates: revocation reads them
+    from perso and leaves out those revoked already.
     STATE: pending, approved, applied, rejected. CHANNEL: online, phone,
     paper. REASON: unspecified, key-compromise, affiliation-changed,
     superseded, cessation-of-operation, certificate-hold, privilege-withdrawn.
@@ -100,6 +102,7 @@ s_print_json (cli_t *cli, const Tessera__V1__RevocationRecord *record)
     tsr_json_str (json, "requester_role", S_NAME (s_roles, record->requester_role));
     tsr_json_str (json, "holder_person_id", record->holder_person_id);
     tsr_json_str (json, "organisation_id", record->organisation_id);
+    tsr_json_str (json, "card_uuid", record->card_uuid);
     tsr_json_raw (json, "serials", serials ? serials : "[]");
     tsr_json_str (json, "requested_reason", S_NAME (s_reasons, record->requested_reason));
     tsr_json_str (json, "reason", S_NAME (s_reasons, record->reason));
@@ -153,6 +156,8 @@ s_print (cli_t *cli, const Tessera__V1__RevocationRecord *record, bool row)
             S_NAME (s_roles, record->requester_role));
     printf ("  holder      %s of organisation %s\n", record->holder_person_id,
             record->organisation_id);
+    if (*record->card_uuid)
+        printf ("  card        %s\n", record->card_uuid);
     for (size_t i = 0; i < record->n_serials; i++)
         printf ("  serial      %s\n", record->serials [i]);
     printf ("  reason      %s (asked: %s)\n", S_NAME (s_reasons, record->reason),
@@ -316,6 +321,7 @@ s_decide (cli_t *cli, int argc, char **argv)
 typedef struct {
     char *serials [S_SERIALS_MAX];
     size_t serial_count;
+    char *card_uuid;
     Tessera__V1__RevocationReason reason;
     char *statement;
     Tessera__V1__PersonRole role;
@@ -336,6 +342,9 @@ s_common_option (s_common_t *common, int argc, char **argv, int *i)
             common->serials [common->serial_count++] = value;
     }
     else
+    if (streq (option, "--card"))
+        common->card_uuid = value;
+    else
     if (streq (option, "--reason"))
         common->bad |= !(common->reason = (Tessera__V1__RevocationReason) S_LOOKUP (s_reasons, value));
     else
@@ -355,7 +364,7 @@ s_phone_record (cli_t *cli, int argc, char **argv)
 {
     Tessera__V1__RecordPhoneRevocationRequest request =
         TESSERA__V1__RECORD_PHONE_REVOCATION_REQUEST__INIT;
-    s_common_t common = { .statement = "" };
+    s_common_t common = { .statement = "", .card_uuid = "" };
     for (int i = 0; i < argc; i++) {
         if (s_common_option (&common, argc, argv, &i))
             continue;
@@ -364,9 +373,11 @@ s_phone_record (cli_t *cli, int argc, char **argv)
         else
             return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
     }
-    if (common.bad || !*request.challenge_id || !common.serial_count || !common.reason)
-        return cli_fail (cli, CLI_USAGE, "phone-record CHALLENGE_ID --serial HEX... --reason "
-                         "REASON [--statement TEXT] [--as rl|mc|holder]", NULL);
+    if (common.bad || !*request.challenge_id || !common.serial_count == !*common.card_uuid
+    ||  !common.reason)
+        return cli_fail (cli, CLI_USAGE, "phone-record CHALLENGE_ID (--serial HEX... | --card "
+                         "UUID) --reason REASON [--statement TEXT] [--as rl|mc|holder]", NULL);
+    request.card_uuid = common.card_uuid;
     request.serials = common.serials;
     request.n_serials = common.serial_count;
     request.reason = common.reason;
@@ -424,7 +435,7 @@ s_paper (cli_t *cli, int argc, char **argv)
 {
     Tessera__V1__RecordPaperRevocationRequest request =
         TESSERA__V1__RECORD_PAPER_REVOCATION_REQUEST__INIT;
-    s_common_t common = { .statement = "" };
+    s_common_t common = { .statement = "", .card_uuid = "" };
     char sha256 [65] = "";
     for (int i = 0; i < argc; i++) {
         if (s_common_option (&common, argc, argv, &i))
@@ -456,12 +467,14 @@ s_paper (cli_t *cli, int argc, char **argv)
             return cli_fail (cli, CLI_USAGE, "unexpected argument", argv [i]);
         i++;
     }
-    if (common.bad || !*request.requester_person_id || !common.serial_count || !common.reason
-    ||  !*sha256 || !request.form_received_unix || !*request.reference_document_id)
-        return cli_fail (cli, CLI_USAGE, "paper --requester ID [--holder ID] --serial HEX... "
-                         "--reason REASON (--form FILE | --form-sha256 HEX) --received DAY "
-                         "--reference-document ID --signature-matches [--statement TEXT] "
-                         "[--as rl|mc|holder]", NULL);
+    if (common.bad || !*request.requester_person_id || !common.serial_count == !*common.card_uuid
+    ||  !common.reason || !*sha256 || !request.form_received_unix
+    ||  !*request.reference_document_id)
+        return cli_fail (cli, CLI_USAGE, "paper --requester ID [--holder ID] (--serial HEX... | "
+                         "--card UUID) --reason REASON (--form FILE | --form-sha256 HEX) "
+                         "--received DAY --reference-document ID --signature-matches "
+                         "[--statement TEXT] [--as rl|mc|holder]", NULL);
+    request.card_uuid = common.card_uuid;
     request.serials = common.serials;
     request.n_serials = common.serial_count;
     request.reason = common.reason;
