@@ -585,3 +585,44 @@ def test_same_card_renewal_takes_a_new_escrowed_key(system, pcsc, registry, ca_a
                         "-recip", str(old_cert), "-inkey", str(key_pem))
     key_pem.unlink()
     assert decrypted == old_message.read_bytes()
+
+
+def test_renewal_on_a_new_card_supersedes_the_old_encryption_certificate(
+        system, pcsc, registry, ca_active, tmp_path_factory):
+    """A card that expires before new certificates would is renewed on a
+    blank card: the new card gets its own escrowed key; the old card's 9D
+    certificate is noted with its others and superseded at the new card's
+    activation."""
+    work = tmp_path_factory.mktemp("renewal-escrow-new-card")
+    holder = registry.holder("Noé", "Girard")
+    uses = [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_ENCRYPTION]
+    _, (first_request,) = registry.batch([holder], uses=uses)
+    validate(system, first_request)
+    assert wait_state(system, first_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    new_card(pcsc, work, "expiring")
+    old_job = wait_job(system, ok(start_job(system, pcsc, first_request), P.PersoJob).job_id)
+    assert old_job.state == P.PERSO_JOB_STATE_SUCCEEDED, old_job.failure_reason
+    _, code, _ = mailer(system, old_job.card_uuid)
+    account = account_of(system, holder.person_id)
+    assert ok(activate(system, old_job.card_uuid, account, code), P.ActivateCardReply).activated
+    (old_serial,), = rows(system, "SELECT serial_hex FROM perso.card_certificates"
+                                  " WHERE card_uuid = %s AND slot = '9D'", old_job.card_uuid)
+    rows(system, "UPDATE perso.cards SET expires_at = now() + interval '200 days'"
+                 " WHERE card_uuid = %s RETURNING card_uuid", old_job.card_uuid)
+    made = ok(renewal_of(system, registry, holder, first_request, uses=uses),
+              enrollment_pb2.CardRequest)
+    submit_and_validate(system, made)
+    new_card(pcsc, work, "renewing")
+    job = wait_job(system, ok(start_job(system, pcsc, made.card_request_id), P.PersoJob).job_id)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    assert not job.renewal and job.card_uuid != old_job.card_uuid
+    assert rows(system, "SELECT count(*) FROM perso.escrowed_keys WHERE person_id = %s"
+                        " AND state = 2", holder.person_id) == [(2,)]
+    assert rows(system, "SELECT slot FROM perso.card_renewals WHERE job_id = %s ORDER BY slot",
+                job.job_id) == [("9A",), ("9D",)]
+    _, new_code, _ = mailer(system, job.card_uuid)
+    assert ok(activate(system, job.card_uuid, account, new_code), P.ActivateCardReply).activated
+    status = ok(call(system, "ca", "GetStatus", ca_pb2.GetStatusRequest(serial_hex=old_serial),
+                     "client"), ca_pb2.CertificateStatus)
+    assert (status.state, status.reason) == (ca_pb2.CERTIFICATE_STATE_REVOKED,
+                                             ca_pb2.REVOCATION_REASON_SUPERSEDED)
