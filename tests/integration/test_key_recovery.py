@@ -12,7 +12,11 @@ message with `openssl cms -decrypt`. A single officer, an officer who also
 holds an operator role, and the requester cannot get it; no profile lets
 ca certify an escrowed signature or authentication key. Key history: the
 holder's second card gets a second escrowed key, and a later recovery
-returns both, each decrypting the mail of its time."""
+returns both, each decrypting the mail of its time. Renewal: on the same
+card a new escrowed key overwrites 9D (the card opens mail to the new
+certificate, no longer the old; the old key is still recovered), and the
+old encryption certificate is superseded at activation, on the same card
+as on a new one."""
 import time
 import json
 import subprocess
