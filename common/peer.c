@@ -108,20 +108,30 @@ tsr_peer_call (tsr_peer_t *self, const char *method, const ProtobufCMessage *req
     tsr_status_t status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
     if (!reply)
         snprintf (message, message_size, "%s did not answer %s", self->name, method);
-    else
-    if (reply->status != TESSERA__V1__STATUS__STATUS_OK) {
-        status = reply->status;
-        snprintf (message, message_size, "%s", reply->status_message);
-    }
     else {
-        *reply_p = protobuf_c_message_unpack (reply_descriptor, NULL, reply->payload.len,
-                                              reply->payload.data);
-        if (*reply_p)
-            status = TESSERA__V1__STATUS__STATUS_OK;
-        else
+        status = tsr_peer_unpack_reply (reply, reply_descriptor, reply_p, message, message_size);
+        if (status == TESSERA__V1__STATUS__STATUS_OK && !*reply_p) {
+            status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
             snprintf (message, message_size, "%s's reply to %s does not decode", self->name,
                       method);
+        }
     }
     tsr_envelope_free (&reply);
     return status;
+}
+
+tsr_status_t
+tsr_peer_unpack_reply (const tsr_envelope_t *reply,
+                       const ProtobufCMessageDescriptor *reply_descriptor,
+                       ProtobufCMessage **reply_p, char *message, size_t message_size)
+{
+    *reply_p = NULL;
+    if (reply->status != TESSERA__V1__STATUS__STATUS_OK) {
+        snprintf (message, message_size, "%s",
+                  reply->status_message ? reply->status_message : "");
+        return reply->status;
+    }
+    *reply_p = protobuf_c_message_unpack (reply_descriptor, NULL, reply->payload.len,
+                                          reply->payload.data);
+    return TESSERA__V1__STATUS__STATUS_OK;
 }

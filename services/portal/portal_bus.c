@@ -2,6 +2,7 @@
 */
 #include "portal_bus.h"
 #include "tessera/bus.h"
+#include "tessera/peer.h"
 #include "tessera/service.h"
 
 #include <ctype.h>
@@ -181,15 +182,10 @@ portal_bus_call (portal_bus_t *self, portal_service_t service, const char *metho
     pool->down_until_ms = 0;
     pthread_mutex_unlock (&pool->lock);
     s_give_back (pool, &client);
-    status = answer->status;
-    snprintf (message, message_size, "%s", answer->status_message ? answer->status_message : "");
-    if (status == TESSERA__V1__STATUS__STATUS_OK) {
-        *reply = protobuf_c_message_unpack (reply_descriptor, NULL, answer->payload.len,
-                                            answer->payload.data);
-        if (!*reply) {
-            status = TESSERA__V1__STATUS__STATUS_INTERNAL;
-            snprintf (message, message_size, "%s: reply does not decode", s_names [service]);
-        }
+    status = tsr_peer_unpack_reply (answer, reply_descriptor, reply, message, message_size);
+    if (status == TESSERA__V1__STATUS__STATUS_OK && !*reply) {
+        status = TESSERA__V1__STATUS__STATUS_INTERNAL;
+        snprintf (message, message_size, "%s: reply does not decode", s_names [service]);
     }
     //  Replies may hold secrets too (Login's change token).
     if (answer->payload.data)

@@ -50,4 +50,15 @@ tsr_status_t tsr_peer_call (tsr_peer_t *self, const char *method,
                             const char *request_id, const char *trace_id,
                             ProtobufCMessage **reply_p, char *message, size_t message_size);
 
+//  The reading of a reply envelope that tsr_peer_call ends with, for a
+//  caller with clients of its own (the portal's pools). Returns the reply's
+//  status; when it is not STATUS_OK, with the reply's message in message.
+//  On STATUS_OK, *reply_p is the payload unpacked as reply_descriptor (free
+//  with protobuf_c_message_free_unpacked), or NULL when it does not decode:
+//  the caller says so, with the status its own callers expect.
+tsr_status_t tsr_peer_unpack_reply (const tsr_envelope_t *reply,
+                                    const ProtobufCMessageDescriptor *reply_descriptor,
+                                    ProtobufCMessage **reply_p, char *message,
+                                    size_t message_size);
+
 #endif
