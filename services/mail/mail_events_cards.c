@@ -121,20 +121,48 @@ s_holder (mail_state_t *state, const char *trace_id, const char *person_id,
     return -1;
 }
 
+//  The payload of an event carrying secrets sealed to mail (descriptor's
+//  message, whose sealed_for_key names the key they are sealed to), unpacked
+//  (free with protobuf_c_message_free_unpacked). NULL when it does not
+//  decode or is sealed to another key (other_key says which secrets): the
+//  event is refused, *rc what mail_event_refused returned.
+static ProtobufCMessage *
+s_sealed_to_mail (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event,
+                  const ProtobufCMessageDescriptor *descriptor, const char *other_key, int *rc)
+{
+    ProtobufCMessage *message = protobuf_c_message_unpack (descriptor, NULL, event->payload.len,
+                                                           event->payload.data);
+    if (!message) {
+        char reason [96];
+        snprintf (reason, sizeof reason, "the payload is not a %s", descriptor->short_name);
+        *rc = mail_event_refused (db, event, reason);
+        return NULL;
+    }
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (descriptor, "sealed_for_key");
+    const char *sealed_for_key = field && field->type == PROTOBUF_C_TYPE_STRING
+                               ? *(char * const *) ((const char *) message + field->offset)
+                               : NULL;
+    if (!mail_keys_match (state->keys, sealed_for_key)) {
+        protobuf_c_message_free_unpacked (message, NULL);
+        *rc = mail_event_refused (db, event, other_key);
+        return NULL;
+    }
+    return message;
+}
+
 //  "pin_mailer.ready": PinMailerReady. A newer PIN mailer for the card
 //  supersedes one still waiting (its activation code no longer works).
 static int
 s_pin_mailer_ready (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event)
 {
-    Tessera__V1__PinMailerReady *ready = tessera__v1__pin_mailer_ready__unpack (
-        NULL, event->payload.len, event->payload.data);
-    if (!ready)
-        return mail_event_refused (db, event, "the payload is not a PinMailerReady");
-    Tessera__V1__Person *person = NULL;
     int rc = 0;
-    if (!mail_keys_match (state->keys, ready->sealed_for_key))
-        rc = mail_event_refused (db, event, "the PIN and code are sealed to another key than mail's");
-    else
+    Tessera__V1__PinMailerReady *ready = (Tessera__V1__PinMailerReady *) s_sealed_to_mail (
+        state, db, event, &tessera__v1__pin_mailer_ready__descriptor,
+        "the PIN and code are sealed to another key than mail's", &rc);
+    if (!ready)
+        return rc;
+    Tessera__V1__Person *person = NULL;
     if (!mail_card_uuid_valid (ready->card_uuid) || !mail_id_valid (ready->person_id)
     ||  !mail_optional_id_valid (ready->card_request_id)
     ||  ready->sealed_activation_code.len == 0
@@ -203,14 +231,13 @@ s_pin_mailer_ready (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event 
 static int
 s_recovery_password (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event)
 {
-    Tessera__V1__KeyRecoveryPasswordReady *ready = tessera__v1__key_recovery_password_ready__unpack (
-        NULL, event->payload.len, event->payload.data);
+    int rc = 0;
+    Tessera__V1__KeyRecoveryPasswordReady *ready =
+        (Tessera__V1__KeyRecoveryPasswordReady *) s_sealed_to_mail (
+            state, db, event, &tessera__v1__key_recovery_password_ready__descriptor,
+            "the password is sealed to another key than mail's", &rc);
     if (!ready)
-        return mail_event_refused (db, event, "the payload is not a KeyRecoveryPasswordReady");
-    int rc;
-    if (!mail_keys_match (state->keys, ready->sealed_for_key))
-        rc = mail_event_refused (db, event, "the password is sealed to another key than mail's");
-    else
+        return rc;
     if (ready->sealed_password.len == 0 || ready->sealed_password.len > MAIL_SEALED_MAX
     ||  !mail_id_valid (ready->person_id) || !mail_id_valid (ready->recovery_id))
         rc = mail_event_refused (db, event, "the sealed password, person or recovery id is out "
