@@ -19,6 +19,7 @@
 #ifndef MAIL_EVENTS_H
 #define MAIL_EVENTS_H
 
+#include "mail_state.h"
 #include "tessera/db.h"
 #include "tessera/v1/events.pb-c.h"
 
@@ -29,5 +30,15 @@ int mail_apply_perso (void *state, tsr_db_t *db, const Tessera__V1__Event *event
 
 //  Audits an event mail cannot use (mail.event_refused). 0, or -1.
 int mail_event_refused (tsr_db_t *db, const Tessera__V1__Event *event, const char *reason);
+
+//  The payload of an event carrying secrets sealed to mail (descriptor's
+//  message, whose sealed_for_key names the key they are sealed to), unpacked
+//  (free with protobuf_c_message_free_unpacked). NULL when it does not
+//  decode or is sealed to another key (other_key says which secrets): the
+//  event is refused, *rc what mail_event_refused returned.
+ProtobufCMessage *mail_event_sealed (mail_state_t *state, tsr_db_t *db,
+                                     const Tessera__V1__Event *event,
+                                     const ProtobufCMessageDescriptor *descriptor,
+                                     const char *other_key, int *rc);
 
 #endif

@@ -121,43 +121,13 @@ s_holder (mail_state_t *state, const char *trace_id, const char *person_id,
     return -1;
 }
 
-//  The payload of an event carrying secrets sealed to mail (descriptor's
-//  message, whose sealed_for_key names the key they are sealed to), unpacked
-//  (free with protobuf_c_message_free_unpacked). NULL when it does not
-//  decode or is sealed to another key (other_key says which secrets): the
-//  event is refused, *rc what mail_event_refused returned.
-static ProtobufCMessage *
-s_sealed_to_mail (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event,
-                  const ProtobufCMessageDescriptor *descriptor, const char *other_key, int *rc)
-{
-    ProtobufCMessage *message = protobuf_c_message_unpack (descriptor, NULL, event->payload.len,
-                                                           event->payload.data);
-    if (!message) {
-        char reason [96];
-        snprintf (reason, sizeof reason, "the payload is not a %s", descriptor->short_name);
-        *rc = mail_event_refused (db, event, reason);
-        return NULL;
-    }
-    const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name (descriptor, "sealed_for_key");
-    const char *sealed_for_key = field && field->type == PROTOBUF_C_TYPE_STRING
-                               ? *(char * const *) ((const char *) message + field->offset)
-                               : NULL;
-    if (!mail_keys_match (state->keys, sealed_for_key)) {
-        protobuf_c_message_free_unpacked (message, NULL);
-        *rc = mail_event_refused (db, event, other_key);
-        return NULL;
-    }
-    return message;
-}
-
 //  "pin_mailer.ready": PinMailerReady. A newer PIN mailer for the card
 //  supersedes one still waiting (its activation code no longer works).
 static int
 s_pin_mailer_ready (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event)
 {
     int rc = 0;
-    Tessera__V1__PinMailerReady *ready = (Tessera__V1__PinMailerReady *) s_sealed_to_mail (
+    Tessera__V1__PinMailerReady *ready = (Tessera__V1__PinMailerReady *) mail_event_sealed (
         state, db, event, &tessera__v1__pin_mailer_ready__descriptor,
         "the PIN and code are sealed to another key than mail's", &rc);
     if (!ready)
@@ -233,7 +203,7 @@ s_recovery_password (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event
 {
     int rc = 0;
     Tessera__V1__KeyRecoveryPasswordReady *ready =
-        (Tessera__V1__KeyRecoveryPasswordReady *) s_sealed_to_mail (
+        (Tessera__V1__KeyRecoveryPasswordReady *) mail_event_sealed (
             state, db, event, &tessera__v1__key_recovery_password_ready__descriptor,
             "the password is sealed to another key than mail's", &rc);
     if (!ready)

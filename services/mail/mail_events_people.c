@@ -31,19 +31,42 @@ mail_event_refused (tsr_db_t *db, const Tessera__V1__Event *event, const char *r
     return mail_audit (db, actor, "mail.event_refused", event->subject, event->trace_id, &json);
 }
 
+ProtobufCMessage *
+mail_event_sealed (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event,
+                   const ProtobufCMessageDescriptor *descriptor, const char *other_key, int *rc)
+{
+    ProtobufCMessage *message = protobuf_c_message_unpack (descriptor, NULL, event->payload.len,
+                                                           event->payload.data);
+    if (!message) {
+        char reason [96];
+        snprintf (reason, sizeof reason, "the payload is not a %s", descriptor->short_name);
+        *rc = mail_event_refused (db, event, reason);
+        return NULL;
+    }
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (descriptor, "sealed_for_key");
+    const char *sealed_for_key = field && field->type == PROTOBUF_C_TYPE_STRING
+                               ? *(char * const *) ((const char *) message + field->offset)
+                               : NULL;
+    if (!mail_keys_match (state->keys, sealed_for_key)) {
+        protobuf_c_message_free_unpacked (message, NULL);
+        *rc = mail_event_refused (db, event, other_key);
+        return NULL;
+    }
+    return message;
+}
+
 //  "account.created" / "account.password_reset": OneTimePasswordIssued.
 static int
 s_one_time_password (mail_state_t *state, tsr_db_t *db, const Tessera__V1__Event *event)
 {
-    Tessera__V1__OneTimePasswordIssued *issued = tessera__v1__one_time_password_issued__unpack (
-        NULL, event->payload.len, event->payload.data);
+    int rc = 0;
+    Tessera__V1__OneTimePasswordIssued *issued = (Tessera__V1__OneTimePasswordIssued *)
+        mail_event_sealed (state, db, event, &tessera__v1__one_time_password_issued__descriptor,
+                           "the password is sealed to another key than mail's (TSR_MAIL_CERT at "
+                           "validation)", &rc);
     if (!issued)
-        return mail_event_refused (db, event, "the payload is not a OneTimePasswordIssued");
-    int rc;
-    if (!mail_keys_match (state->keys, issued->sealed_for_key))
-        rc = mail_event_refused (db, event, "the password is sealed to another key than mail's "
-                                            "(TSR_MAIL_CERT at validation)");
-    else
+        return rc;
     if (issued->sealed_password.len == 0 || issued->sealed_password.len > MAIL_SEALED_MAX
     ||  !mail_id_valid (issued->person_id) || !mail_text_valid (issued->login, 1, 254))
         rc = mail_event_refused (db, event, "the sealed password, person id or login is out "
