@@ -169,3 +169,11 @@ tsr_config_get_long (tsr_config_t *self, const char *key, long fallback,
     *value = parsed;
     return 0;
 }
+
+void
+tsr_config_key (char *key, size_t size, const char *name, const char *suffix)
+{
+    snprintf (key, size, "TSR_%s_%s", name, suffix);
+    for (char *p = key; *p; p++)
+        *p = (char) toupper ((unsigned char) *p);
+}

@@ -3,7 +3,6 @@
 #include "tessera/peer.h"
 #include "tessera/service.h"
 
-#include <ctype.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,15 +30,6 @@ tsr_peer_new (const char *name, const char *endpoint, zcert_t *cert,
     return self;
 }
 
-//  TSR_<NAME>_<suffix>.
-static void
-s_key (char *key, size_t size, const char *name, const char *suffix)
-{
-    snprintf (key, size, "TSR_%s_%s", name, suffix);
-    for (char *p = key; *p; p++)
-        *p = (char) toupper ((unsigned char) *p);
-}
-
 tsr_peer_t *
 tsr_peer_new_configured (tsr_config_t *config, const char *name, zcert_t *cert,
                          int timeout_ms, int retries, char *err, size_t err_size)
@@ -49,13 +39,13 @@ tsr_peer_new_configured (tsr_config_t *config, const char *name, zcert_t *cert,
                                   sizeof fallback_endpoint);
     snprintf (fallback_cert, sizeof fallback_cert, "%s/%s.cert",
               tsr_config_get (config, "TSR_KEYRING_DIR", "."), name);
-    s_key (key, sizeof key, name, "ENDPOINT");
+    tsr_config_key (key, sizeof key, name, "ENDPOINT");
     const char *endpoint = tsr_config_get (config, key, fallback_endpoint);
     long timeout = 0;
-    s_key (key, sizeof key, name, "TIMEOUT_MS");
+    tsr_config_key (key, sizeof key, name, "TIMEOUT_MS");
     if (tsr_config_get_long (config, key, timeout_ms, 100, 600000, &timeout, err, err_size))
         return NULL;
-    s_key (key, sizeof key, name, "CERT");
+    tsr_config_key (key, sizeof key, name, "CERT");
     const char *server_path = tsr_config_get (config, key, fallback_cert);
     zcert_t *server = zsys_file_exists (server_path) ? zcert_load (server_path) : NULL;
     if (!server) {
@@ -66,7 +56,7 @@ tsr_peer_new_configured (tsr_config_t *config, const char *name, zcert_t *cert,
                                      (int) timeout, retries);
     zcert_destroy (&server);
     if (!self) {
-        s_key (key, sizeof key, name, "ENDPOINT");
+        tsr_config_key (key, sizeof key, name, "ENDPOINT");
         snprintf (err, err_size, "cannot make a client to %s at %s (%s)", name, endpoint, key);
     }
     return self;

@@ -6,7 +6,6 @@
 #include "tessera/log.h"
 #include "tessera/role_client.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -129,15 +128,6 @@ typedef struct {
     zactor_t *actors [S_CONSUMERS_MAX];
 } s_consumers_t;
 
-//  TSR_<SOURCE>_<suffix> in upper case.
-static void
-s_source_key (char *key, size_t size, const char *source, const char *suffix)
-{
-    snprintf (key, size, "TSR_%s_%s", source, suffix);
-    for (char *p = key; *p; p++)
-        *p = (char) toupper ((unsigned char) *p);
-}
-
 static int
 s_start_consumers (const tsr_service_definition_t *definition, tsr_config_t *config,
                    const s_settings_t *settings, zcert_t *cert, void *state,
@@ -156,15 +146,15 @@ s_start_consumers (const tsr_service_definition_t *definition, tsr_config_t *con
             return -1;
         }
         tsr_service_default_endpoint (offset, fallback, sizeof fallback);
-        s_source_key (key, sizeof key, subscription->source, "ENDPOINT");
+        tsr_config_key (key, sizeof key, subscription->source, "ENDPOINT");
         snprintf (consumers->endpoint [i], sizeof consumers->endpoint [i], "%s",
                   tsr_config_get (config, key, fallback));
         snprintf (fallback, sizeof fallback, "tcp://127.0.0.1:%d", 7200 + offset);
-        s_source_key (key, sizeof key, subscription->source, "PUB_ENDPOINT");
+        tsr_config_key (key, sizeof key, subscription->source, "PUB_ENDPOINT");
         snprintf (consumers->pub_endpoint [i], sizeof consumers->pub_endpoint [i], "%s",
                   tsr_config_get (config, key, fallback));
         snprintf (fallback, sizeof fallback, "%s/%s.cert", settings->keyring, subscription->source);
-        s_source_key (key, sizeof key, subscription->source, "CERT");
+        tsr_config_key (key, sizeof key, subscription->source, "CERT");
         const char *cert_path = tsr_config_get (config, key, fallback);
         zcert_t *source_cert = zcert_load (cert_path);
         if (!source_cert) {

@@ -5,7 +5,6 @@
 #include "perso_runner.h"
 #include "tessera/service.h"
 
-#include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,41 +27,6 @@ s_mail_key (perso_state_t *self, tsr_config_t *config, const char *keyring, char
     snprintf (self->mail_public_txt, sizeof self->mail_public_txt, "%s", zcert_public_txt (mail));
     zcert_destroy (&mail);
     return 0;
-}
-
-//  A client to service under our certificate (TSR_<NAME>_ENDPOINT, _CERT, _TIMEOUT_MS).
-static tsr_peer_t *
-s_peer (tsr_config_t *config, zcert_t *cert, const char *keyring, const char *name,
-        long default_timeout_ms, char *err, size_t err_size)
-{
-    char upper [16], key [64], fallback_endpoint [256], fallback_cert [1024];
-    snprintf (upper, sizeof upper, "%s", name);
-    for (char *p = upper; *p; p++)
-        *p = (char) toupper ((unsigned char) *p);
-    tsr_service_default_endpoint (tsr_service_port_offset (name), fallback_endpoint,
-                                  sizeof fallback_endpoint);
-    snprintf (fallback_cert, sizeof fallback_cert, "%s/%s.cert", keyring, name);
-    snprintf (key, sizeof key, "TSR_%s_ENDPOINT", upper);
-    const char *endpoint = tsr_config_get (config, key, fallback_endpoint);
-    snprintf (key, sizeof key, "TSR_%s_CERT", upper);
-    const char *server_path = tsr_config_get (config, key, fallback_cert);
-    snprintf (key, sizeof key, "TSR_%s_TIMEOUT_MS", upper);
-    long timeout_ms = 0;
-    if (tsr_config_get_long (config, key, default_timeout_ms, 100, 600000, &timeout_ms, err,
-                             err_size))
-        return NULL;
-    zcert_t *server = zsys_file_exists (server_path) ? zcert_load (server_path) : NULL;
-    if (!server) {
-        snprintf (err, err_size, "cannot read %s's certificate %s (TSR_%s_CERT)", name,
-                  server_path, upper);
-        return NULL;
-    }
-    tsr_peer_t *peer = tsr_peer_new (name, endpoint, cert, zcert_public_txt (server),
-                                     (int) timeout_ms, 1);
-    zcert_destroy (&server);
-    if (!peer)
-        snprintf (err, err_size, "cannot connect to %s at %s", name, endpoint);
-    return peer;
 }
 
 static int
@@ -193,9 +157,11 @@ perso_state_new (tsr_config_t *config, char *err, size_t err_size)
                   cert_path ? cert_path : "(unset)");
         goto fail;
     }
-    if (!(self->enrollment = s_peer (config, self->cert, keyring, "enrollment", 5000, err, err_size))
-    ||  !(self->validation = s_peer (config, self->cert, keyring, "validation", 5000, err, err_size))
-    ||  !(self->ca = s_peer (config, self->cert, keyring, "ca", 15000, err, err_size)))
+    if (!(self->enrollment = tsr_peer_new_configured (config, "enrollment", self->cert, 5000, 1,
+                                                      err, err_size))
+    ||  !(self->validation = tsr_peer_new_configured (config, "validation", self->cert, 5000, 1,
+                                                      err, err_size))
+    ||  !(self->ca = tsr_peer_new_configured (config, "ca", self->cert, 15000, 1, err, err_size)))
         goto fail;
     return self;
 fail:

@@ -5,7 +5,6 @@
 #include "tessera/peer.h"
 #include "tessera/service.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -41,14 +40,6 @@ portal_service_name (portal_service_t service)
     return service < PORTAL_SERVICE_COUNT ? s_names [service] : "?";
 }
 
-static void
-s_key (char *key, size_t size, const char *service, const char *suffix)
-{
-    snprintf (key, size, "TSR_%s_%s", service, suffix);
-    for (char *p = key; *p; p++)
-        *p = (char) toupper ((unsigned char) *p);
-}
-
 portal_bus_t *
 portal_bus_new (tsr_config_t *config, char *err, size_t err_size)
 {
@@ -82,11 +73,11 @@ portal_bus_new (tsr_config_t *config, char *err, size_t err_size)
         char key [96], fallback [1024];
         tsr_service_default_endpoint (tsr_service_port_offset (s_names [i]), fallback,
                                       sizeof fallback);
-        s_key (key, sizeof key, s_names [i], "ENDPOINT");
+        tsr_config_key (key, sizeof key, s_names [i], "ENDPOINT");
         snprintf (pool->endpoint, sizeof pool->endpoint, "%s",
                   tsr_config_get (config, key, fallback));
         snprintf (fallback, sizeof fallback, "%s/%s.cert", keyring, s_names [i]);
-        s_key (key, sizeof key, s_names [i], "CERT");
+        tsr_config_key (key, sizeof key, s_names [i], "CERT");
         const char *path = tsr_config_get (config, key, fallback);
         zcert_t *server = zcert_load (path);
         if (!server) {

@@ -466,6 +466,20 @@ test_get_long_errors (void **state)
     unlink (path);
 }
 
+//  A service's setting names: upper case, truncated to the buffer.
+static void
+test_key (void **state)
+{
+    (void) state;
+    char key [24];
+    tsr_config_key (key, sizeof key, "ca", "timeout_ms");
+    assert_string_equal (key, "TSR_CA_TIMEOUT_MS");
+    tsr_config_key (key, sizeof key, "Perso", "PUB_ENDPOINT");
+    assert_string_equal (key, "TSR_PERSO_PUB_ENDPOINT");
+    tsr_config_key (key, 12, "enrollment", "ENDPOINT");
+    assert_string_equal (key, "TSR_ENROLLM");
+}
+
 int
 main (void)
 {
@@ -482,6 +496,7 @@ main (void)
         cmocka_unit_test (test_get_fallback),
         cmocka_unit_test (test_get_long),
         cmocka_unit_test (test_get_long_errors),
+        cmocka_unit_test (test_key),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -11,20 +11,10 @@
 #include "cli.h"
 #include "tessera/service.h"
 
-#include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-//  TSR_<SERVICE>_<suffix> in upper case.
-static void
-s_service_key (char *key, size_t size, const char *service, const char *suffix)
-{
-    snprintf (key, size, "TSR_%s_%s", service, suffix);
-    for (char *p = key; *p; p++)
-        *p = (char) toupper ((unsigned char) *p);
-}
 
 int
 cli_call (cli_t *cli, const char *service, const char *method, const ProtobufCMessage *request,
@@ -37,11 +27,11 @@ cli_call (cli_t *cli, const char *service, const char *method, const ProtobufCMe
                          "mail, revocation, publisher)", service);
     char key [96], fallback [1024], endpoint [256];
     tsr_service_default_endpoint (offset, fallback, sizeof fallback);
-    s_service_key (key, sizeof key, service, "ENDPOINT");
+    tsr_config_key (key, sizeof key, service, "ENDPOINT");
     snprintf (endpoint, sizeof endpoint, "%s", tsr_config_get (cli->config, key, fallback));
     snprintf (fallback, sizeof fallback, "%s/%s.cert",
               tsr_config_get (cli->config, "TSR_KEYRING_DIR", "."), service);
-    s_service_key (key, sizeof key, service, "CERT");
+    tsr_config_key (key, sizeof key, service, "CERT");
     const char *server_cert_path = tsr_config_get (cli->config, key, fallback);
     const char *cert_path = tsr_config_get (cli->config, "TSR_CERT", NULL);
     if (!cert_path)

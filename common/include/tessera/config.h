@@ -25,6 +25,9 @@ void tsr_config_destroy (tsr_config_t **self_p);
 int tsr_config_load_file (tsr_config_t *self, const char *path, char *err, size_t err_size);
 //  The value (environment, then file), or fallback when unset or empty.
 const char *tsr_config_get (tsr_config_t *self, const char *key, const char *fallback);
+//  The key TSR_<NAME>_<SUFFIX> (upper case) of a service's setting, e.g.
+//  ("ca", "endpoint") -> TSR_CA_ENDPOINT; truncated to size.
+void tsr_config_key (char *key, size_t size, const char *name, const char *suffix);
 //  An integer in [min, max]; fallback when unset. 0, or -1 with the reason.
 int tsr_config_get_long (tsr_config_t *self, const char *key, long fallback,
                          long min, long max, long *value, char *err, size_t err_size);
