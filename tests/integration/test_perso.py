@@ -840,3 +840,24 @@ def test_jobs_and_cards_are_listed_page_by_page(system, personalised, pulled):
     held = ok(perso(system, "ListCards", P.ListCardsRequest(
         person_id=personalised["holder"].person_id), "codeop"), P.ListCardsReply)
     assert [c.card_uuid for c in held.cards] == [personalised["job"].card_uuid]
+    # Walked one row a page (perso_page), both lists give every row once, in
+    # the order of the whole list; a limit over 100 or a malformed token is
+    # refused.
+    for method, request, reply_cls, field, key, identity in (
+            ("ListCards", P.ListCardsRequest, P.ListCardsReply, "cards", "card_uuid", "desk"),
+            ("ListJobs", P.ListJobsRequest, P.ListJobsReply, "jobs", "job_id", "persoop")):
+        whole = ok(perso(system, method, request(), identity), reply_cls)
+        expected = [getattr(row, key) for row in getattr(whole, field)]
+        assert len(expected) >= 2 and not whole.next_page_token
+        seen, token = [], ""
+        for _ in range(len(expected) + 1):
+            page = ok(perso(system, method, request(limit=1, page_token=token), identity),
+                      reply_cls)
+            seen += [getattr(row, key) for row in getattr(page, field)]
+            token = page.next_page_token
+            if not token:
+                break
+        assert seen == expected, method
+        for bad in (request(limit=101), request(page_token="abc")):
+            reply = perso(system, method, bad, identity)
+            assert reply.status == INVALID, (method, reply.status_message)
