@@ -92,6 +92,24 @@ tsr_json_append_string (char **buf, size_t *len, size_t *cap, const char *value)
     return s_append (buf, len, cap, "\"", 1);
 }
 
+char *
+tsr_json_string_array (const char *const *items, size_t count)
+{
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int rc = s_append (&text, &len, &cap, "[", 1);
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = (i ? s_append (&text, &len, &cap, ",", 1) : 0)
+          || tsr_json_append_string (&text, &len, &cap, items [i]);
+    if (rc == 0)
+        rc = s_append (&text, &len, &cap, "]", 1);
+    if (rc) {
+        free (text);
+        return NULL;
+    }
+    return text;
+}
+
 tsr_json_t *
 tsr_json_new (void)
 {

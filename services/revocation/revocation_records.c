@@ -240,38 +240,3 @@ revocation_emit_change (tsr_db_t *db, const char *type, const char *trace_id,
     PQclear (res);
     return rc;
 }
-
-//  Appends one raw character, keeping buf NUL-terminated.
-static int
-s_raw (char **buf, size_t *len, size_t *cap, char c)
-{
-    if (*len + 2 > *cap) {
-        size_t want = *cap ? *cap * 2 : 64;
-        char *grown = realloc (*buf, want);
-        if (!grown)
-            return -1;
-        *buf = grown;
-        *cap = want;
-    }
-    (*buf) [(*len)++] = c;
-    (*buf) [*len] = 0;
-    return 0;
-}
-
-char *
-revocation_json_array (const char *const *items, size_t count)
-{
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    int rc = s_raw (&text, &len, &cap, '[');
-    for (size_t i = 0; rc == 0 && i < count; i++)
-        rc = (i ? s_raw (&text, &len, &cap, ',') : 0)
-          || tsr_json_append_string (&text, &len, &cap, items [i]);
-    if (rc == 0)
-        rc = s_raw (&text, &len, &cap, ']');
-    if (rc) {
-        free (text);
-        return NULL;
-    }
-    return text;
-}

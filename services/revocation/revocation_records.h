@@ -82,7 +82,4 @@ int revocation_emit (tsr_db_t *db, const char *type, const char *subject, const 
 int revocation_emit_change (tsr_db_t *db, const char *type, const char *trace_id,
                             const char *revocation_id);
 
-//  ["a","b"] of the items (caller frees), or NULL when out of memory.
-char *revocation_json_array (const char *const *items, size_t count);
-
 #endif

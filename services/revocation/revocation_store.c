@@ -100,7 +100,7 @@ s_audit (tsr_call_t *call, const revocation_new_t *request, const char *revocati
     const char *items [REVOCATION_SERIALS_MAX];
     for (size_t i = 0; i < request->serial_count; i++)
         items [i] = request->serials [i];
-    char *serials = revocation_json_array (items, request->serial_count);
+    char *serials = tsr_json_string_array (items, request->serial_count);
     if (!serials)
         return -1;
     tsr_json_t *json = tsr_json_new ();

@@ -200,7 +200,7 @@ revocation_suspension_start (tsr_call_t *call, const revocation_suspension_input
 int
 revocation_suspension_log (tsr_call_t *call, const revocation_suspension_step_t *step)
 {
-    char *serials_json = revocation_json_array (step->serials, step->count);
+    char *serials_json = tsr_json_string_array (step->serials, step->count);
     if (!serials_json)
         return -1;
     tsr_json_t *json = tsr_json_new ();

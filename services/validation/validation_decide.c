@@ -113,42 +113,11 @@ validation_fetch_request (tsr_call_t *call, const char *card_request_id,
     return S_OK;
 }
 
-//  ["a","b"] (caller frees), or NULL when out of memory.
-static char *
-s_json_array (const char *const *items, size_t count)
-{
-    size_t len = 0;
-    char *text = malloc (3);
-    if (!text)
-        return NULL;
-    text [len++] = '[';
-    for (size_t i = 0; i < count; i++) {
-        char *item = NULL;
-        size_t item_len = 0, item_cap = 0;
-        char *grown = tsr_json_append_string (&item, &item_len, &item_cap, items [i]) == 0
-            ? realloc (text, len + item_len + 3) : NULL;
-        if (!grown) {
-            free (item);
-            free (text);
-            return NULL;
-        }
-        text = grown;
-        if (i)
-            text [len++] = ',';
-        memcpy (text + len, item, item_len);
-        len += item_len;
-        free (item);
-    }
-    text [len++] = ']';
-    text [len] = 0;
-    return text;
-}
-
 tsr_status_t
 validation_refuse_four_eyes (tsr_call_t *call, const char *method, const char *operator_id,
                              const char *const *ids, size_t count)
 {
-    char *array = s_json_array (ids, count);
+    char *array = tsr_json_string_array (ids, count);
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "method", method);
     tsr_json_str (json, "caller_operator_id", operator_id);

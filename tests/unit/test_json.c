@@ -373,6 +373,24 @@ test_many_keys (void **state)
     free (text);
 }
 
+//  String arrays: none, one, escaped items.
+static void
+test_string_array (void **state)
+{
+    (void) state;
+    char *text = tsr_json_string_array (NULL, 0);
+    assert_string_equal (text, "[]");
+    free (text);
+    const char *one [] = { "0a1b" };
+    text = tsr_json_string_array (one, 1);
+    assert_string_equal (text, "[\"0a1b\"]");
+    free (text);
+    const char *items [] = { "a\"b", "c\\d", "", "\n" };
+    text = tsr_json_string_array (items, 4);
+    assert_string_equal (text, "[\"a\\\"b\",\"c\\\\d\",\"\",\"\\n\"]");
+    free (text);
+}
+
 int
 main (void)
 {
@@ -389,6 +407,7 @@ main (void)
         cmocka_unit_test (test_null_writer),
         cmocka_unit_test (test_append_string),
         cmocka_unit_test (test_many_keys),
+        cmocka_unit_test (test_string_array),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

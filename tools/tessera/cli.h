@@ -27,9 +27,6 @@ void cli_print_json (tsr_json_t **json_p);
 //  (CLI_FAILED). CLI_OK when printed.
 int cli_print_json_checked (cli_t *cli, tsr_json_t **json_p);
 
-//  The strings as a JSON array, ["a","b"] (caller frees), or NULL when out
-//  of memory.
-char *cli_json_strings (char *const *items, size_t count);
 
 //  Calls method on service with request (packed here). On CLI_OK,
 //  *reply_p is the OK reply (caller frees with tsr_envelope_free);

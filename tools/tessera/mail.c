@@ -59,7 +59,7 @@ s_json (const ProtobufCMessage *message)
             if (field->type == PROTOBUF_C_TYPE_STRING) {
                 size_t count = *(const size_t *) ((const char *) message
                                                   + field->quantifier_offset);
-                char *array = cli_json_strings (*(char *const *const *) at, count);
+                char *array = tsr_json_string_array (*(const char *const *const *) at, count);
                 if (array)
                     tsr_json_raw (json, field->name, array);
                 free (array);

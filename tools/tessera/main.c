@@ -92,36 +92,6 @@ cli_print_json_checked (cli_t *cli, tsr_json_t **json_p)
     return CLI_OK;
 }
 
-char *
-cli_json_strings (char *const *items, size_t count)
-{
-    size_t len = 0;
-    char *text = malloc (3);
-    if (!text)
-        return NULL;
-    text [len++] = '[';
-    for (size_t i = 0; i < count; i++) {
-        char *item = NULL;
-        size_t item_len = 0, item_cap = 0;
-        char *grown = tsr_json_append_string (&item, &item_len, &item_cap, items [i]) == 0
-            ? realloc (text, len + item_len + 3) : NULL;
-        if (!grown) {
-            free (item);
-            free (text);
-            return NULL;
-        }
-        text = grown;
-        if (i)
-            text [len++] = ',';
-        memcpy (text + len, item, item_len);
-        len += item_len;
-        free (item);
-    }
-    text [len++] = ']';
-    text [len] = 0;
-    return text;
-}
-
 int
 main (int argc, char **argv)
 {

@@ -33,4 +33,8 @@ char *tsr_json_finish (tsr_json_t **self_p);
 //  (*buf, *len, *cap), growing it. Returns 0, or -1 on allocation failure.
 int tsr_json_append_string (char **buf, size_t *len, size_t *cap, const char *value);
 
+//  ["a","b"] of count strings (caller frees; [] for none), or NULL when out
+//  of memory.
+char *tsr_json_string_array (const char *const *items, size_t count);
+
 #endif
