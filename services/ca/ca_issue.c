@@ -100,7 +100,8 @@ s_set_spki (X509 *cert, const X509_PUBKEY *spki, char *err, size_t err_size)
     X509_ALGOR *algor = NULL;
     const void *parameter = NULL;
     int parameter_type = -1;
-    if (X509_PUBKEY_get0_param (&algorithm, &bits, &bits_size, &algor, spki) && algor && bits_size > 0)
+    if (X509_PUBKEY_get0_param (&algorithm, &bits, &bits_size, &algor, spki) && algor
+    &&  bits_size > 0)
         X509_ALGOR_get0 (NULL, &parameter_type, &parameter, algor);
     ASN1_OBJECT *algorithm_copy = NULL;
     void *parameter_copy = NULL;
@@ -147,7 +148,8 @@ s_sign (X509 *cert, EVP_PKEY *key, char *err, size_t err_size)
 
 X509 *
 ca_issue_certificate (X509 *issuer_cert, EVP_PKEY *issuer_key,
-                      const X509_PUBKEY *subject_key, X509_NAME *subject, const ca_profile_t *profile, int level,
+                      const X509_PUBKEY *subject_key, X509_NAME *subject,
+                      const ca_profile_t *profile, int level,
                       const ca_profile_config_t *config, const char *email,
                       int validity_days, char *err, size_t err_size)
 {

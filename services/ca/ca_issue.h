@@ -30,7 +30,8 @@ const EVP_MD *ca_issue_digest_for (EVP_PKEY *key);
 //  validity_days 0 takes the profile's default; notAfter never passes the
 //  issuer's. Returns the signed certificate, or NULL with err.
 X509 *ca_issue_certificate (X509 *issuer_cert, EVP_PKEY *issuer_key,
-                            const X509_PUBKEY *subject_key, X509_NAME *subject, const ca_profile_t *profile, int level,
+                            const X509_PUBKEY *subject_key, X509_NAME *subject,
+                            const ca_profile_t *profile, int level,
                             const ca_profile_config_t *config, const char *email,
                             int validity_days, char *err, size_t err_size);
 
