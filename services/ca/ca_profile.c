@@ -214,7 +214,8 @@ s_check_ec_spki (X509_ALGOR *algor, const unsigned char *point, int point_size,
     const void *curve = NULL;
     X509_ALGOR_get0 (NULL, &type, &curve, algor);
     if (type != V_ASN1_OBJECT) {
-        snprintf (err, err_size, "EC key with explicit curve parameters; a named curve is required");
+        snprintf (err, err_size, "EC key with explicit curve parameters; a named curve is "
+                  "required");
         return -1;
     }
     int nid = OBJ_obj2nid (curve);
@@ -227,7 +228,8 @@ s_check_ec_spki (X509_ALGOR *algor, const unsigned char *point, int point_size,
     bool uncompressed = point_size == 1 + 2 * coordinate && point [0] == 4;
     bool compressed = point_size == 1 + coordinate && (point [0] == 2 || point [0] == 3);
     if (!uncompressed && !compressed) {
-        snprintf (err, err_size, "EC public key of %d bytes is not a point of its curve", point_size);
+        snprintf (err, err_size, "EC public key of %d bytes is not a point of its curve",
+                  point_size);
         return -1;
     }
     return 0;
@@ -419,7 +421,8 @@ ca_profile_check_key (EVP_PKEY *key, char *err, size_t err_size)
         if (!EVP_PKEY_get_utf8_string_param (key, "encoding", encoding, sizeof encoding,
                                              &encoding_len)
         ||  strcmp (encoding, "named_curve") != 0) {
-            snprintf (err, err_size, "EC key with explicit curve parameters; a named curve is required");
+            snprintf (err, err_size, "EC key with explicit curve parameters; a named curve is "
+                  "required");
             return -1;
         }
         return 0;

@@ -90,7 +90,8 @@ s_authentication_json (const Tessera__V1__RevocationRecord *record)
 static int
 s_print_json (cli_t *cli, const Tessera__V1__RevocationRecord *record)
 {
-    char *serials = tsr_json_string_array ((const char *const *) record->serials, record->n_serials);
+    char *serials = tsr_json_string_array ((const char *const *) record->serials,
+                                           record->n_serials);
     char *authentication = s_authentication_json (record);
     tsr_json_t *json = tsr_json_new ();
     tsr_json_bool (json, "ok", true);
