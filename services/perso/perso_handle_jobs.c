@@ -344,9 +344,12 @@ perso_handle_abandon_job (tsr_call_t *call)
         goto done;
     }
     const char *values [] = { in->job_id, in->reason };
+    //  The on-card keys' certificates, and the escrowed encryption key's
+    //  (slot 9D) once ca certified it: the key stays in escrow, recoverable.
     keys = tsr_db_query (call->db,
         "SELECT slot, serial_hex FROM job_keys WHERE job_id = $1 AND serial_hex IS NOT NULL"
-        " ORDER BY slot", 1, values);
+        " UNION ALL SELECT 157, serial_hex FROM escrowed_keys WHERE job_id = $1 AND state = 2"
+        " ORDER BY 1", 1, values);
     int count = keys ? PQntuples (keys) : 0;
     revoked = calloc ((size_t) count + 1, sizeof *revoked);
     if (!keys || !revoked) {

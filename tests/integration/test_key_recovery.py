@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 
 from tessera.v1 import ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2
 from pcsc import CardSession
-from test_perso import (account_of, activate, call, ca_active, ca_status, mailer,  # noqa: F401
-                        new_card, operators, pcsc, perso, perso_system, registry, rows, run,
-                        start_job, step_names, wait_job)
+from test_perso import (account_of, activate, apdu_index, call, ca_active,  # noqa: F401
+                        ca_status, mailer, new_card, operators, pcsc, perso, perso_system,
+                        registry, rows, run, start_job, step_names, wait_job)
 from test_renewal import renewal_of, submit_and_validate
 from test_validation import mail_open, ok, validate, wait_state
 from smtp_sink import SmtpSink
@@ -155,6 +155,48 @@ def test_escrowed_key_is_on_the_card_and_certified_for_encryption(system, pcsc, 
     ciphertext = bytes(rows(system, "SELECT ciphertext FROM perso.escrowed_keys"
                                     " WHERE key_id = %s", escrowed["key_id"])[0][0])
     assert not ciphertext.startswith(b"\x30\x81") and not ciphertext.startswith(b"\x30\x82")
+
+
+def test_abandoning_a_job_revokes_its_escrowed_keys_certificate_too(
+        system, pcsc, registry, ca_active, escrowed, tmp_path):
+    """A job that failed after ca certified its escrowed encryption key
+    (here the card is pulled at the PIN change, after 9D): AbandonJob revokes
+    that certificate with the on-card ones, and the key stays in escrow."""
+    pin_change = apdu_index(escrowed["card"], "00240080")
+    holder = registry.holder("Gaël", "Morvan")
+    _, (card_request_id,) = registry.batch([holder], uses=[
+        ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE,
+        ca_pb2.CERTIFICATE_USE_ENCRYPTION])
+    validate(system, card_request_id)
+    assert wait_state(system, card_request_id, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    card = new_card(pcsc, tmp_path, "abandoned", faults=[f"drop-after={pin_change}"])
+    try:
+        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
+    finally:
+        card.remove(wait=False)
+    assert job.state == P.PERSO_JOB_STATE_FAILED, step_names(job)
+    assert job.failed_step == P.PERSO_STEP_SET_PIN_AND_PUK, step_names(job)
+    escrow = rows(system, "SELECT key_id, serial_hex, state FROM perso.escrowed_keys"
+                          " WHERE job_id = %s", job.job_id)
+    assert len(escrow) == 1 and escrow[0][2] == 2, escrow
+    key_id, encryption_serial, _ = escrow[0]
+    serials = list(job.certificate_serials) + [encryption_serial]
+    abandoned = ok(perso(system, "AbandonJob", P.AbandonJobRequest(
+        job_id=job.job_id, reason="card pulled at the bureau")), P.PersoJob)
+    assert abandoned.state == P.PERSO_JOB_STATE_ABANDONED
+    for serial in serials:
+        status = ok(call(system, "ca", "GetStatus", ca_pb2.GetStatusRequest(serial_hex=serial),
+                         "client"), ca_pb2.CertificateStatus)
+        assert status.state == ca_pb2.CERTIFICATE_STATE_REVOKED, serial
+        assert status.reason == ca_pb2.REVOCATION_REASON_CESSATION_OF_OPERATION
+    event = P.PersoJobChanged.FromString(bytes(rows(
+        system, "SELECT payload FROM perso.outbox WHERE type = 'perso.job.abandoned'"
+                " AND subject = %s", job.job_id)[0][0]))
+    assert sorted(event.revoked_serials) == sorted(serials)
+    assert rows(system, "SELECT slot FROM perso.job_revoked_certificates WHERE serial_hex = %s",
+                encryption_serial) == [(157,)]
+    assert rows(system, "SELECT state FROM perso.escrowed_keys WHERE key_id = %s",
+                key_id) == [(2,)]
 
 
 def request_recovery(system, escrowed, identity="desk"):
