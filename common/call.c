@@ -8,14 +8,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+uint8_t *
+tsr_message_pack (const ProtobufCMessage *message, size_t *size)
+{
+    *size = protobuf_c_message_get_packed_size (message);
+    uint8_t *packed = malloc (*size ? *size : 1);
+    if (packed)
+        protobuf_c_message_pack (message, packed);
+    return packed;
+}
+
 tsr_status_t
 tsr_call_reply (tsr_call_t *call, const ProtobufCMessage *message, const char *text)
 {
-    size_t size = protobuf_c_message_get_packed_size (message);
-    uint8_t *payload = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (message, &size);
     if (!payload)
         return tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "out of memory");
-    protobuf_c_message_pack (message, payload);
     free (call->reply_payload);
     call->reply_payload = payload;
     call->reply_size = size;
@@ -26,11 +35,10 @@ tsr_call_reply (tsr_call_t *call, const ProtobufCMessage *message, const char *t
 int
 tsr_call_keep (tsr_call_t *call, const ProtobufCMessage *message)
 {
-    size_t size = protobuf_c_message_get_packed_size (message);
-    uint8_t *kept = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *kept = tsr_message_pack (message, &size);
     if (!kept)
         return -1;
-    protobuf_c_message_pack (message, kept);
     free (call->kept_payload);
     call->kept_payload = kept;
     call->kept_size = size;

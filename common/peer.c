@@ -81,13 +81,12 @@ tsr_peer_call (tsr_peer_t *self, const char *method, const ProtobufCMessage *req
                size_t message_size)
 {
     *reply_p = NULL;
-    size_t size = protobuf_c_message_get_packed_size (request);
-    uint8_t *payload = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (request, &size);
     if (!payload) {
         snprintf (message, message_size, "out of memory");
         return TESSERA__V1__STATUS__STATUS_INTERNAL;
     }
-    protobuf_c_message_pack (request, payload);
     pthread_mutex_lock (&self->lock);
     tsr_envelope_t *reply = tsr_bus_client_call (self->client, method, payload, size,
                                                  request_id && *request_id ? request_id : NULL,

@@ -27,11 +27,10 @@ int
 mail_emit (tsr_db_t *db, const char *type, const char *subject, const char *trace_id,
            const ProtobufCMessage *event)
 {
-    size_t size = protobuf_c_message_get_packed_size (event);
-    uint8_t *payload = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (event, &size);
     if (!payload)
         return -1;
-    protobuf_c_message_pack (event, payload);
     uint64_t seq = 0;
     int rc = tsr_events_append (db, type, subject, trace_id ? trace_id : "", payload, size, &seq);
     free (payload);

@@ -2,6 +2,7 @@
 */
 #include "perso_records.h"
 #include "tessera/audit.h"
+#include "tessera/bus.h"
 #include "tessera/events.h"
 
 #include <stdlib.h>
@@ -22,11 +23,10 @@ int
 perso_emit (tsr_db_t *db, const char *type, const char *subject, const char *trace_id,
             const ProtobufCMessage *message)
 {
-    size_t size = protobuf_c_message_get_packed_size (message);
-    uint8_t *payload = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (message, &size);
     if (!payload)
         return -1;
-    protobuf_c_message_pack (message, payload);
     uint64_t seq = 0;
     int rc = tsr_events_append (db, type, subject, trace_id, payload, size, &seq);
     free (payload);

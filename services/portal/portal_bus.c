@@ -146,13 +146,12 @@ portal_bus_call (portal_bus_t *self, portal_service_t service, const char *metho
     if (service >= PORTAL_SERVICE_COUNT)
         return TESSERA__V1__STATUS__STATUS_INTERNAL;
     s_pool_t *pool = &self->pools [service];
-    size_t size = protobuf_c_message_get_packed_size (request);
-    uint8_t *payload = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (request, &size);
     if (!payload) {
         snprintf (message, message_size, "out of memory");
         return TESSERA__V1__STATUS__STATUS_INTERNAL;
     }
-    protobuf_c_message_pack (request, payload);
     tsr_status_t status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
     tsr_bus_client_t *client = s_take (self, pool);
     tsr_envelope_t *answer = client ? tsr_bus_client_call (client, method, payload, size, NULL,

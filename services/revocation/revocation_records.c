@@ -189,11 +189,10 @@ int
 revocation_emit (tsr_db_t *db, const char *type, const char *subject, const char *trace_id,
                  const ProtobufCMessage *message)
 {
-    size_t size = protobuf_c_message_get_packed_size (message);
-    uint8_t *payload = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (message, &size);
     if (!payload)
         return -1;
-    protobuf_c_message_pack (message, payload);
     uint64_t seq = 0;
     int rc = tsr_events_append (db, type, subject, trace_id, payload, size, &seq);
     free (payload);

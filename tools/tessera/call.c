@@ -47,11 +47,10 @@ cli_call (cli_t *cli, const char *service, const char *method, const ProtobufCMe
     zcert_t *cert = zcert_load (cert_path);
     zcert_t *server_cert = zcert_load (server_cert_path);
     tsr_bus_client_t *client = NULL;
-    size_t size = protobuf_c_message_get_packed_size (request);
-    uint8_t *payload = malloc (size ? size : 1);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (request, &size);
     if (!payload)
         goto done;
-    protobuf_c_message_pack (request, payload);
     if (!cert || !server_cert) {
         rc = cli_fail (cli, CLI_FAILED, "cannot read a certificate",
                        cert ? server_cert_path : cert_path);

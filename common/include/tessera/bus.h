@@ -75,6 +75,10 @@ tsr_status_t tsr_call_fail (tsr_call_t *call, tsr_status_t status, const char *f
 //  tsr_replay_fn). 0, or -1 when out of memory.
 int tsr_call_keep (tsr_call_t *call, const ProtobufCMessage *message);
 
+//  message packed into a fresh buffer (caller frees; at least one byte
+//  even for an empty message), *size its length; NULL when out of memory.
+uint8_t *tsr_message_pack (const ProtobufCMessage *message, size_t *size);
+
 //  Unpacks the request's payload as descriptor's message (free with
 //  protobuf_c_message_free_unpacked), or returns NULL with *status and the
 //  message set: not such a message, or a text field holding a NUL byte
