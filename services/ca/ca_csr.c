@@ -6,27 +6,6 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 
-//  RFC 4055: rsaEncryption's parameters are NULL. The certificate carries
-//  the CSR's SubjectPublicKeyInfo as sent, so it is checked here (an EC
-//  key's named curve is ca_profile_check_key's).
-static int
-s_check_parameters (X509_PUBKEY *spki, char *err, size_t err_size)
-{
-    ASN1_OBJECT *algorithm = NULL;
-    X509_ALGOR *algor = NULL;
-    int parameter_type = V_ASN1_UNDEF;
-    if (!X509_PUBKEY_get0_param (&algorithm, NULL, NULL, &algor, spki) || !algor) {
-        snprintf (err, err_size, "CSR public key cannot be read");
-        return -1;
-    }
-    X509_ALGOR_get0 (NULL, &parameter_type, NULL, algor);
-    if (OBJ_obj2nid (algorithm) == NID_rsaEncryption && parameter_type != V_ASN1_NULL) {
-        snprintf (err, err_size, "CSR RSA key: the algorithm's parameters must be NULL");
-        return -1;
-    }
-    return 0;
-}
-
 ca_csr_result_t
 ca_csr_check (const uint8_t *der, size_t size, X509_PUBKEY **public_key,
               char spki_sha256_hex [65], char *err, size_t err_size)
@@ -60,7 +39,11 @@ ca_csr_check (const uint8_t *der, size_t size, X509_PUBKEY **public_key,
         result = CA_CSR_BAD_SIGNATURE;
         goto done;
     }
-    if (ca_profile_check_key (key, err, err_size) || s_check_parameters (sent, err, err_size)) {
+    //  The key as decoded, then the fields the certificate will carry as
+    //  sent (RFC 4055: an RSA key's parameters are NULL).
+    bool ec = false;
+    if (ca_profile_check_key (key, err, err_size)
+    ||  ca_profile_check_spki (sent, &ec, err, err_size)) {
         result = CA_CSR_KEY_REFUSED;
         goto done;
     }

@@ -271,17 +271,9 @@ s_check_rsa_spki (X509_ALGOR *algor, const unsigned char *der, int der_size,
     return rc;
 }
 
-//  The certificate's key by ca_profile_check_key's rules; *ec when it is
-//  an EC key. EC and RSA keys are judged by their SubjectPublicKeyInfo's
-//  fields and not decoded: ca_issue copies the bytes of a CSR whose key
-//  ca_csr_check decoded and checked, and OpenSSL 3.0's decoder set-up
-//  would be a fifth of an issuance's CPU. Any other key is decoded (the
-//  one decoded when the certificate was parsed, if it was) and refused by
-//  ca_profile_check_key with its type named.
-static int
-s_check_cert_key (X509 *cert, bool *ec, char *err, size_t err_size)
+int
+ca_profile_check_spki (const X509_PUBKEY *spki, bool *ec, char *err, size_t err_size)
 {
-    X509_PUBKEY *spki = X509_get_X509_PUBKEY (cert);
     ASN1_OBJECT *algorithm = NULL;
     const unsigned char *bits = NULL;
     int bits_size = 0;
@@ -289,7 +281,7 @@ s_check_cert_key (X509 *cert, bool *ec, char *err, size_t err_size)
     *ec = false;
     if (!spki || !X509_PUBKEY_get0_param (&algorithm, &bits, &bits_size, &algor, spki) || !algor
     ||  bits_size < 1) {
-        snprintf (err, err_size, "profile check: the certificate's public key cannot be read");
+        snprintf (err, err_size, "the public key cannot be read");
         return -1;
     }
     if (OBJ_obj2nid (algorithm) == NID_X9_62_id_ecPublicKey) {
@@ -299,7 +291,7 @@ s_check_cert_key (X509 *cert, bool *ec, char *err, size_t err_size)
     if (OBJ_obj2nid (algorithm) == NID_rsaEncryption)
         return s_check_rsa_spki (algor, bits, bits_size, err, err_size);
     ERR_set_mark ();
-    EVP_PKEY *key = X509_get0_pubkey (cert);
+    EVP_PKEY *key = X509_PUBKEY_get0 (spki);
     ERR_pop_to_mark ();
     EVP_PKEY *decoded = NULL;
     if (!key) {
@@ -312,7 +304,7 @@ s_check_cert_key (X509 *cert, bool *ec, char *err, size_t err_size)
     }
     int rc = -1;
     if (!key)
-        snprintf (err, err_size, "profile check: the certificate's public key cannot be read");
+        snprintf (err, err_size, "the public key cannot be read");
     else
         rc = ca_profile_check_key (key, err, err_size);
     EVP_PKEY_free (decoded);
@@ -569,7 +561,7 @@ ca_profile_check (X509 *cert, X509 *issuer, const ca_profile_t *profile, int lev
         return -1;
     }
     bool ec_key = false;
-    if (s_check_cert_key (cert, &ec_key, err, err_size))
+    if (ca_profile_check_spki (X509_get_X509_PUBKEY (cert), &ec_key, err, err_size))
         return -1;
     if (s_check_validity (cert, issuer, profile->max_days, err, err_size)
     ||  s_check_subject_country (cert, err, err_size)

@@ -65,6 +65,16 @@ const ca_profile_t *ca_profile_find (int use, int level);
 void ca_profile_key_usage (const ca_profile_t *profile, bool ec_key, const char **text,
                            unsigned *bits);
 
+//  A SubjectPublicKeyInfo by ca_profile_check_key's rules; *ec when it is
+//  an EC key. EC and RSA keys are judged by their fields and not decoded
+//  (a named curve P-256/P-384 and a point of its size; NULL parameters and
+//  an RSAPublicKey of 2048 to 8192 bits): ca_issue copies a CSR's bytes into
+//  the certificate, and OpenSSL 3.0's decoder set-up would be a fifth of an
+//  issuance's CPU. Any other key is decoded (the one decoded with spki, if
+//  it was) and refused by ca_profile_check_key with its type named.
+//  ca_csr_check and ca_profile_check both use it. 0, or -1 with err.
+int ca_profile_check_spki (const X509_PUBKEY *spki, bool *ec, char *err, size_t err_size);
+
 //  Signature and authentication keys are never escrowed; encryption keys
 //  always are. Refuses key_escrowed on a profile that is not escrowed, and
 //  its absence on one that is. Returns 0 or -1 with err.
