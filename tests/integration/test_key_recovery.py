@@ -31,7 +31,7 @@ from tessera.v1 import ca_pb2, enrollment_pb2, envelope_pb2, perso_pb2
 from pcsc import CardSession
 from test_perso import (account_of, activate, apdu_index, call, ca_active,  # noqa: F401
                         ca_status, mailer, new_card, operators, pcsc, perso, perso_system,
-                        registry, rows, run, start_job, step_names, wait_job)
+                        personalised_job, registry, rows, run, run_job, step_names)
 from test_renewal import renewal_of, submit_and_validate
 from test_validation import mail_open, ok, validate, wait_state
 from smtp_sink import SmtpSink
@@ -109,9 +109,7 @@ def escrowed(system, pcsc, registry, ca_active, officers, tmp_path_factory):
     validate(system, card_request_id)
     assert wait_state(system, card_request_id, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
     card = new_card(pcsc, work, "escrow")
-    job = ok(start_job(system, pcsc, card_request_id), P.PersoJob)
-    job = wait_job(system, job.job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    job = personalised_job(system, pcsc, card_request_id)
     keys = rows(system, "SELECT key_id, serial_hex, certificate_der, state, written,"
                         " retain_until > not_after + interval '5 years' - interval '1 day'"
                         " FROM perso.escrowed_keys WHERE person_id = %s", holder.person_id)
@@ -170,10 +168,7 @@ def test_abandoning_a_job_revokes_its_escrowed_keys_certificate_too(
     validate(system, card_request_id)
     assert wait_state(system, card_request_id, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
     card = new_card(pcsc, tmp_path, "abandoned", faults=[f"drop-after={pin_change}"])
-    try:
-        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
-    finally:
-        card.remove(wait=False)
+    job = run_job(system, pcsc, card_request_id, card)
     assert job.state == P.PERSO_JOB_STATE_FAILED, step_names(job)
     assert job.failed_step == P.PERSO_STEP_SET_PIN_AND_PUK, step_names(job)
     escrow = rows(system, "SELECT key_id, serial_hex, state FROM perso.escrowed_keys"
@@ -355,8 +350,7 @@ def test_every_key_of_the_holder_stays_recoverable(system, pcsc, registry, escro
     validate(system, second_request)
     assert wait_state(system, second_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
     new_card(pcsc, work, "second")
-    job = wait_job(system, ok(start_job(system, pcsc, second_request), P.PersoJob).job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    personalised_job(system, pcsc, second_request)
     listed = ok(perso(system, "ListEscrowedKeys", P.ListEscrowedKeysRequest(
         person_id=holder.person_id), "rec1"), P.ListEscrowedKeysReply)
     assert len(listed.keys) == 2 and listed.keys[0].key_id == escrowed["key_id"]
@@ -514,9 +508,7 @@ def test_same_card_renewal_takes_a_new_escrowed_key(system, pcsc, registry, ca_a
     validate(system, first_request)
     assert wait_state(system, first_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
     new_card(pcsc, work, "renewed-with-escrow")
-    first_job = wait_job(system, ok(start_job(system, pcsc, first_request), P.PersoJob).job_id)
-    assert first_job.state == P.PERSO_JOB_STATE_SUCCEEDED, (first_job.failure_reason,
-                                                            step_names(first_job))
+    first_job = personalised_job(system, pcsc, first_request)
     uuid = first_job.card_uuid
     pin, code, _ = mailer(system, uuid)
     account = account_of(system, holder.person_id)
@@ -541,9 +533,7 @@ def test_same_card_renewal_takes_a_new_escrowed_key(system, pcsc, registry, ca_a
     made = ok(renewal_of(system, registry, holder, first_request, uses=uses),
               enrollment_pb2.CardRequest)
     submit_and_validate(system, made)
-    job = wait_job(system, ok(start_job(system, pcsc, made.card_request_id, holder_pin=pin),
-                              P.PersoJob).job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    job = personalised_job(system, pcsc, made.card_request_id, holder_pin=pin)
     assert job.renewal and job.card_uuid == uuid
     steps = {P.PersoStep.Name(s.step): s.detail for s in job.steps}
     assert steps["PERSO_STEP_ESCROW_ENCRYPTION_KEY"].startswith("escrowed key ")
@@ -646,8 +636,7 @@ def test_renewal_on_a_new_card_supersedes_the_old_encryption_certificate(
     validate(system, first_request)
     assert wait_state(system, first_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
     new_card(pcsc, work, "expiring")
-    old_job = wait_job(system, ok(start_job(system, pcsc, first_request), P.PersoJob).job_id)
-    assert old_job.state == P.PERSO_JOB_STATE_SUCCEEDED, old_job.failure_reason
+    old_job = personalised_job(system, pcsc, first_request)
     _, code, _ = mailer(system, old_job.card_uuid)
     account = account_of(system, holder.person_id)
     assert ok(activate(system, old_job.card_uuid, account, code), P.ActivateCardReply).activated
@@ -659,8 +648,7 @@ def test_renewal_on_a_new_card_supersedes_the_old_encryption_certificate(
               enrollment_pb2.CardRequest)
     submit_and_validate(system, made)
     new_card(pcsc, work, "renewing")
-    job = wait_job(system, ok(start_job(system, pcsc, made.card_request_id), P.PersoJob).job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    job = personalised_job(system, pcsc, made.card_request_id)
     assert not job.renewal and job.card_uuid != old_job.card_uuid
     assert rows(system, "SELECT count(*) FROM perso.escrowed_keys WHERE person_id = %s"
                         " AND state = 2", holder.person_id) == [(2,)]

@@ -215,6 +215,25 @@ def step_names(job):
     return [(P.PersoStep.Name(s.step), P.PersoStepState.Name(s.state)) for s in job.steps]
 
 
+def run_job(system, pcsc, card_request_id, card=None, **extra):
+    """Starts the job for card_request_id on the card in the reader and
+    waits until it has succeeded or failed: the job. card, when given, is
+    taken out of the reader after, whatever came of it."""
+    try:
+        return wait_job(system, ok(start_job(system, pcsc, card_request_id, **extra),
+                                   P.PersoJob).job_id)
+    finally:
+        if card is not None:
+            card.remove(wait=False)
+
+
+def personalised_job(system, pcsc, card_request_id, card=None, **extra):
+    """run_job, for a job that must succeed."""
+    job = run_job(system, pcsc, card_request_id, card, **extra)
+    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, step_names(job))
+    return job
+
+
 def mailer(system, card_uuid, index=-1):
     """The PIN mailer event for a card, opened as mail would open it."""
     found = rows(system, "SELECT payload FROM perso.outbox WHERE type = 'pin_mailer.ready'"
@@ -516,8 +535,7 @@ def pulled(system, pcsc, registry, ca_active, personalised, tmp_path_factory):
     second_put = apdu_index(personalised["card"], "10DB3FFF")       # first chained PUT DATA
     card_request_id, holder = validated_request(system, registry, "Jean", "Martin")
     card = new_card(pcsc, work, "pulled", faults=[f"drop-after={second_put + 1}"])
-    job = ok(start_job(system, pcsc, card_request_id), P.PersoJob)
-    failed = wait_job(system, job.job_id)
+    failed = run_job(system, pcsc, card_request_id)
     issued_before = ca_certificates_of(system, card_request_id)
     pcsc.restart()
     # pyscard keeps one PC/SC context per process (this test's CardSession):
@@ -525,8 +543,8 @@ def pulled(system, pcsc, registry, ca_active, personalised, tmp_path_factory):
     from smartcard.pcsc.PCSCContext import PCSCContext
     PCSCContext.renewContext()
     card.insert()
-    retried = ok(perso(system, "RetryJob", P.RetryJobRequest(job_id=job.job_id)), P.PersoJob)
-    done = wait_job(system, job.job_id)
+    retried = ok(perso(system, "RetryJob", P.RetryJobRequest(job_id=failed.job_id)), P.PersoJob)
+    done = wait_job(system, failed.job_id)
     yield dict(failed=failed, retried=retried, done=done, card=card, holder=holder,
                card_request_id=card_request_id, issued_before=issued_before)
     card.remove(wait=False)
@@ -598,7 +616,7 @@ def test_wrong_management_key_fails_clearly_and_records_nothing(system, pcsc, re
             _, sw = session.transmit(bytes([0x00, 0xFF, 0xFF, 0xFF, 27, 0x03, 0x9B, 24])
                                      + secrets.token_bytes(24))
             assert sw == 0x9000
-        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
+        job = run_job(system, pcsc, card_request_id)
     finally:
         card.remove(wait=False)
     assert job.state == P.PERSO_JOB_STATE_FAILED
@@ -622,7 +640,7 @@ def test_blocked_pin_fails_clearly_and_issues_nothing(system, pcsc, registry, ca
             for _ in range(3):
                 session.transmit(bytes([0x00, 0x20, 0x00, 0x80, 0x08]) + b"000000\xff\xff")
         assert card.show()["pin_tries_left"] == 0
-        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
+        job = run_job(system, pcsc, card_request_id)
     finally:
         card.remove(wait=False)
     assert job.state == P.PERSO_JOB_STATE_FAILED
@@ -645,10 +663,7 @@ def test_a_card_answering_nonsense_fails_clearly_and_records_nothing(
     index = apdu_index(personalised["card"], header)
     card_request_id, _ = validated_request(system, registry, "Marc", "Roux")
     card = new_card(pcsc, tmp_path, "liar", faults=[f"{fault}={index}"])
-    try:
-        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
-    finally:
-        card.remove(wait=False)
+    job = run_job(system, pcsc, card_request_id, card)
     assert job.state == P.PERSO_JOB_STATE_FAILED
     assert job.failed_step == step, job.failure_reason
     assert words in job.failure_reason, job.failure_reason
@@ -663,10 +678,7 @@ def test_abandoning_a_job_revokes_what_it_had_issued(system, pcsc, registry, ca_
     second_put = apdu_index(personalised["card"], "10DB3FFF")
     card_request_id, _ = validated_request(system, registry, "Claire", "Fontaine")
     card = new_card(pcsc, tmp_path, "abandoned", faults=[f"drop-after={second_put}"])
-    try:
-        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
-    finally:
-        card.remove(wait=False)
+    job = run_job(system, pcsc, card_request_id, card)
     assert job.failed_step == P.PERSO_STEP_WRITE_CERTIFICATES
     assert len(job.certificate_serials) == 2
     # Only a failed job is given up, and a reason is required.

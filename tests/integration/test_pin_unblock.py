@@ -23,8 +23,8 @@ from pcsc import CardSession
 from tessera.v1 import envelope_pb2, perso_pb2, validation_pb2
 from tessera.v1 import enrollment_pb2
 from test_perso import (MASTER_KEY, account_of, activate, ca_active, call, count,  # noqa: F401
-                        mailer, new_card, operators, pcsc, perso, registry, rows, start_job,
-                        system, validated_request, wait_job)
+                        mailer, new_card, operators, pcsc, perso, personalised_job, registry,
+                        rows, system, validated_request)
 from test_renewal import renewal_of, submit_and_validate
 from test_portal import Browser
 from test_validation import QUESTIONS, ok, one_time_password
@@ -98,8 +98,7 @@ def holder_card(system, pcsc, registry, ca_active, tmp_path_factory):
     work = tmp_path_factory.mktemp("unblock-card")
     card_request_id, holder = validated_request(system, registry, "Lucie", "Morel")
     card = new_card(pcsc, work, "unblock")
-    job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, job.failure_reason
+    job = personalised_job(system, pcsc, card_request_id)
     pin, code, _ = mailer(system, job.card_uuid)
     account_id = account_of(system, holder.person_id)
     otp, _ = one_time_password(system, account_id)
@@ -333,10 +332,7 @@ def test_a_renewal_on_the_card_changes_a_released_puk_first(system, pcsc, regist
     made = ok(renewal_of(system, registry, holder_card["holder"],
                          holder_card["card_request_id"]), enrollment_pb2.CardRequest)
     submit_and_validate(system, made)
-    job = ok(start_job(system, pcsc, made.card_request_id, holder_pin=holder_card["pin"]),
-             P.PersoJob)
-    job = wait_job(system, job.job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    job = personalised_job(system, pcsc, made.card_request_id, holder_pin=holder_card["pin"])
     select = next(s for s in job.steps if s.step == P.PERSO_STEP_SELECT_APPLICATION)
     assert "the released PUK changed" in select.detail
     (version,), = rows(system, "SELECT puk_version FROM perso.cards WHERE card_uuid = %s",

@@ -31,7 +31,7 @@ from tessera.v1 import (ca_pb2, enrollment_pb2, envelope_pb2, mail_pb2, perso_pb
                         revocation_pb2, validation_pb2)
 from test_perso import (account_of, activate, ca_active, ca_certificate, ca_status, call,  # noqa: F401
                         mailer, new_card, operators, pcsc, perso, perso_system, registry, rows,
-                        run, start_job, wait_job, PKCS11)
+                        personalised_job, run, start_job, wait_job, PKCS11)
 from test_portal import Browser, questions_form
 from test_validation import login, ok, one_time_password, set_password, validate, wait_state
 from tsrtest import Portal
@@ -126,10 +126,7 @@ def card_of(system, card_uuid):
 
 def personalise(system, pcsc, card_request_id, work, name, **extra):
     card = new_card(pcsc, work, name)
-    job = ok(start_job(system, pcsc, card_request_id, **extra), P.PersoJob)
-    job = wait_job(system, job.job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
-    return card, job
+    return card, personalised_job(system, pcsc, card_request_id, **extra)
 
 
 def change_state(system, card_uuid, to, reason):
@@ -448,9 +445,7 @@ def replaced(system, pcsc, registry, first, renewed, tmp_path_factory):
     assert refused.status == PRECONDITION and "keyCompromise" in refused.status_message
     revoke_online(system, first["account"], serials, ca_pb2.REVOCATION_REASON_KEY_COMPROMISE,
                   "carte perdue")
-    job = ok(start_job(system, pcsc, made.card_request_id), P.PersoJob)
-    job = wait_job(system, job.job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    job = personalised_job(system, pcsc, made.card_request_id)
     return dict(request=made, job=job, card=card, lost_uuid=lost_uuid, lost_serials=serials)
 
 
@@ -505,9 +500,7 @@ def test_damaged_card_return_recorded_then_replaced(system, pcsc, registry, firs
     assert refused.status == PRECONDITION and "cessationOfOperation" in refused.status_message
     revoke_online(system, first["account"], serials,
                   ca_pb2.REVOCATION_REASON_CESSATION_OF_OPERATION, "carte abîmée, rendue")
-    job = ok(start_job(system, pcsc, made.card_request_id), P.PersoJob)
-    job = wait_job(system, job.job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, (job.failure_reason, job.steps)
+    job = personalised_job(system, pcsc, made.card_request_id)
     assert job.card_uuid not in (damaged_uuid, replaced["lost_uuid"])
     history = card_of(system, damaged_uuid).history
     assert [(h.from_state, h.to_state) for h in history][-1] == \

@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives import serialization
 
 from pcsc import Pcsc
 from tessera.v1 import ca_pb2, envelope_pb2, perso_pb2, revocation_pb2, validation_pb2
-from test_perso import (account_of, activate, mailer, new_card, start_job, validated_request,
-                        wait_job)
+from test_perso import account_of, activate, mailer, new_card, personalised_job, validated_request
 from test_validation import Registry, login, one_time_password, set_password
 from tsrtest import System, keygen, port_free, read_cert
 
@@ -267,8 +266,7 @@ def active_card(system, pcsc, org_a, ca_active, tmp_path_factory):
     work = tmp_path_factory.mktemp("suspension-card")
     card_request_id, holder = validated_request(system, org_a)
     inserted = new_card(pcsc, work, "active")
-    job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
-    assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, job.failure_reason
+    job = personalised_job(system, pcsc, card_request_id)
     _, code, _ = mailer(system, job.card_uuid)
     done = ok(activate(system, job.card_uuid, account_of(system, holder.person_id), code),
               P.ActivateCardReply)
@@ -512,11 +510,7 @@ def test_a_revocation_naming_a_card_revokes_the_certificates_it_carries(
     those not revoked already, and keeps the card on the request."""
     card_request_id, holder = validated_request(system, org_a, "Hugo", "Lemaire")
     inserted = new_card(pcsc, tmp_path, "lost")
-    try:
-        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
-        assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, job.failure_reason
-    finally:
-        inserted.remove(wait=False)
+    job = personalised_job(system, pcsc, card_request_id, inserted)
     _, code, _ = mailer(system, job.card_uuid)
     account = account_of(system, holder.person_id)
     assert ok(activate(system, job.card_uuid, account, code), P.ActivateCardReply).activated
@@ -637,11 +631,7 @@ def test_a_card_not_yet_activated_keeps_its_activation_hold(system, pcsc, org_a,
     releases none."""
     card_request_id, _ = validated_request(system, org_a, "Marie", "Leroy")
     inserted = new_card(pcsc, tmp_path, "personalised")
-    try:
-        job = wait_job(system, ok(start_job(system, pcsc, card_request_id), P.PersoJob).job_id)
-        assert job.state == P.PERSO_JOB_STATE_SUCCEEDED, job.failure_reason
-    finally:
-        inserted.remove(wait=False)
+    job = personalised_job(system, pcsc, card_request_id, inserted)
     uuid = job.card_uuid
     suspension = ok(suspend(system, "desk", card_uuid=uuid,
                             reason=R.SUSPENSION_REASON_SUSPECTED_MISUSE,
