@@ -3,6 +3,7 @@
 */
 #include "tessera/events.h"
 #include "events_internal.h"
+#include "tessera/bus.h"
 #include "tessera/trace.h"
 
 #include <inttypes.h>
@@ -71,6 +72,24 @@ tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
         *seq = strtoull (PQgetvalue (res, 0, 0), NULL, 10);
     PQclear (res);
     return 0;
+}
+
+//  Events carry protobuf messages: packing each into its own buffer is done
+//  here once, for every service's handlers.
+int
+tsr_events_append_message (tsr_db_t *db, const char *type, const char *subject,
+                           const char *trace_id, const ProtobufCMessage *message,
+                           uint64_t *seq)
+{
+    if (!message)
+        return tsr_events_append (db, type, subject, trace_id, NULL, 0, seq);
+    size_t size = 0;
+    uint8_t *payload = tsr_message_pack (message, &size);
+    if (!payload)
+        return -1;
+    int rc = tsr_events_append (db, type, subject, trace_id, payload, size, seq);
+    free (payload);
+    return rc;
 }
 
 int

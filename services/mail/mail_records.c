@@ -27,14 +27,7 @@ int
 mail_emit (tsr_db_t *db, const char *type, const char *subject, const char *trace_id,
            const ProtobufCMessage *event)
 {
-    size_t size = 0;
-    uint8_t *payload = tsr_message_pack (event, &size);
-    if (!payload)
-        return -1;
-    uint64_t seq = 0;
-    int rc = tsr_events_append (db, type, subject, trace_id ? trace_id : "", payload, size, &seq);
-    free (payload);
-    return rc;
+    return tsr_events_append_message (db, type, subject, trace_id, event, NULL);
 }
 
 tsr_status_t

@@ -2,7 +2,6 @@
 */
 #include "perso_records.h"
 #include "tessera/audit.h"
-#include "tessera/bus.h"
 #include "tessera/events.h"
 
 #include <stdlib.h>
@@ -23,14 +22,7 @@ int
 perso_emit (tsr_db_t *db, const char *type, const char *subject, const char *trace_id,
             const ProtobufCMessage *message)
 {
-    size_t size = 0;
-    uint8_t *payload = tsr_message_pack (message, &size);
-    if (!payload)
-        return -1;
-    uint64_t seq = 0;
-    int rc = tsr_events_append (db, type, subject, trace_id, payload, size, &seq);
-    free (payload);
-    return rc;
+    return tsr_events_append_message (db, type, subject, trace_id, message, NULL);
 }
 
 void

@@ -189,14 +189,7 @@ int
 revocation_emit (tsr_db_t *db, const char *type, const char *subject, const char *trace_id,
                  const ProtobufCMessage *message)
 {
-    size_t size = 0;
-    uint8_t *payload = tsr_message_pack (message, &size);
-    if (!payload)
-        return -1;
-    uint64_t seq = 0;
-    int rc = tsr_events_append (db, type, subject, trace_id, payload, size, &seq);
-    free (payload);
-    return rc;
+    return tsr_events_append_message (db, type, subject, trace_id, message, NULL);
 }
 
 int

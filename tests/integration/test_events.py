@@ -107,6 +107,22 @@ def test_event_and_audit_row_kept_for_the_commit(system):
     assert report["intact"], report
 
 
+def test_event_appended_with_a_message_carries_it_packed(system):
+    # tsr_events_append_message packs the message the services hand it as
+    # the event's payload; with no message, the payload is empty.
+    service = system.services["revocation"]
+    out = subprocess.run([str(PROBE), "message", service.dsn, service.name, "test.message"],
+                         check=True, capture_output=True, text=True)
+    with_message, without = (int(seq) for seq in out.stdout.split())
+    listed = list_events(system, "revocation", with_message - 1)
+    events = [e for e in listed.events if e.type == "test.message"]
+    assert [e.seq for e in events] == [with_message, without]
+    inner = events_pb2.Event.FromString(events[0].payload)
+    assert (inner.type, inner.seq, inner.subject) == ("test.inner", 7, "inner")
+    assert events[1].payload == b""
+    assert events[0].trace_id == "trace-probe" and events[0].subject == "probe"
+
+
 def test_missed_events_are_recovered_with_list_events(system):
     service = system.services["validation"]
     sub = subscriber(system, service)

@@ -5,11 +5,14 @@
     tsr-probe event DSN SCHEMA TYPE commit|rollback|commit-after|commit-after-fails [SUBJECT]
 
     tsr-probe at-commit DSN SCHEMA TYPE commit|fails
+    tsr-probe message DSN SCHEMA TYPE
 
     commit-after ends the transaction with tsr_db_commit_after (one more
     statement and COMMIT in one round trip); commit-after-fails makes that
     statement fail, which must roll the event back and leave the connection
-    usable.
+    usable. message appends two TYPE events with tsr_events_append_message,
+    one carrying an Event (type "test.inner", seq 7, subject "inner") and
+    one with no message, commits, and prints their seqs.
 */
 #include "tessera/audit.h"
 #include "tessera/events.h"
@@ -36,7 +39,7 @@ main (int argc, char **argv)
     if (argc < 5) {
         fprintf (stderr, "usage: tsr-probe audit-append DSN SCHEMA COUNT [ACTOR] | "
                          "event DSN SCHEMA TYPE commit|rollback|commit-after[-fails] [SUBJECT] | "
-                         "at-commit DSN SCHEMA TYPE commit|fails\n");
+                         "at-commit DSN SCHEMA TYPE commit|fails | message DSN SCHEMA TYPE\n");
         return 2;
     }
     char err [512];
@@ -74,6 +77,25 @@ main (int argc, char **argv)
             return s_fail (&db, "commit with the kept statements");
         if (tsr_db_ping (db))
             return s_fail (&db, "ping after the commit");
+    }
+    else
+    if (strcmp (argv [1], "message") == 0) {
+        //  A type the outbox refuses fails after packing: the packed
+        //  buffer must be freed all the same (the sanitizer build checks).
+        Tessera__V1__Event inner = TESSERA__V1__EVENT__INIT;
+        inner.type = "test.inner";
+        inner.seq = 7;
+        inner.subject = "inner";
+        uint64_t with_message = 0, without = 0;
+        if (tsr_db_begin (db)
+        ||  tsr_events_append_message (db, "Not A Type", "probe", "trace-probe", &inner.base,
+                                       NULL) != -1
+        ||  tsr_events_append_message (db, argv [4], "probe", "trace-probe", &inner.base,
+                                       &with_message)
+        ||  tsr_events_append_message (db, argv [4], "probe", "trace-probe", NULL, &without)
+        ||  tsr_db_commit (db))
+            return s_fail (&db, "event append with a message");
+        printf ("%" PRIu64 " %" PRIu64 "\n", with_message, without);
     }
     else
     if (strcmp (argv [1], "event") == 0 && argc >= 6) {

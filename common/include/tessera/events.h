@@ -33,6 +33,11 @@ int tsr_events_append (tsr_db_t *db, const char *type, const char *subject,
 int tsr_events_append_at_commit (tsr_db_t *db, const char *type, const char *subject,
                                  const char *trace_id, const uint8_t *payload,
                                  size_t payload_size);
+//  tsr_events_append with message packed as the payload (NULL: no payload);
+//  -1 also when out of memory.
+int tsr_events_append_message (tsr_db_t *db, const char *type, const char *subject,
+                               const char *trace_id, const ProtobufCMessage *message,
+                               uint64_t *seq);
 
 //  Events with seq > after_seq, at most limit (capped at TSR_EVENTS_LIST_MAX),
 //  as a packed ListEventsReply (caller frees *reply). 0, or -1.
