@@ -107,16 +107,8 @@ s_event (tsr_call_t *call, ca_state_t *state, const char *type, const char *cere
         names [i] = state->activated_by [i];
     event.n_custodians = state->activated_by_count;
     event.custodians = names;
-    size_t size = tessera__v1__key_activation_changed__get_packed_size (&event);
-    uint8_t *payload = malloc (size ? size : 1);
-    if (!payload)
-        return -1;
-    tessera__v1__key_activation_changed__pack (&event, payload);
-    uint64_t seq;
-    int rc = tsr_events_append (call->db, type, ceremony_id, call->request->trace_id,
-                                payload, size, &seq);
-    free (payload);
-    return rc;
+    return tsr_events_append_message (call->db, type, ceremony_id, call->request->trace_id,
+                                      &event.base, NULL);
 }
 
 //  Loads the issuing certificate of the ceremony (DER from the issuers table).

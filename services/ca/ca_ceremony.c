@@ -303,11 +303,8 @@ s_store (tsr_call_t *call, s_request_t *request, const char *ceremony_id, s_made
     event.ceremony_id = (char *) ceremony_id;
     event.root_sha256 = made->root_sha256;
     event.issuing_sha256 = made->issuing_sha256;
-    uint8_t payload [256];
-    size_t payload_size = tessera__v1__ceremony_completed__pack (&event, payload);
-    uint64_t seq;
-    return tsr_events_append (call->db, "ca.ceremony.completed", ceremony_id,
-                              call->request->trace_id, payload, payload_size, &seq);
+    return tsr_events_append_message (call->db, "ca.ceremony.completed", ceremony_id,
+                                      call->request->trace_id, &event.base, NULL);
 }
 
 static tsr_status_t

@@ -104,12 +104,9 @@ s_record (tsr_call_t *call, const char *serial_hex, int rfc_reason, int new_stat
     event.reason = ca_reason_from_rfc (rfc_reason);
     event.revoked_at_unix = revoked_at;
     event.revocation_request_id = (char *) revocation_request_id;
-    uint8_t payload [256];
-    size_t size = tessera__v1__certificate_revoked__pack (&event, payload);
-    uint64_t seq;
-    return tsr_events_append (call->db, new_state == S_GOOD ? "certificate.hold_released"
-                                                            : "certificate.revoked",
-                              serial_hex, call->request->trace_id, payload, size, &seq);
+    const char *type = new_state == S_GOOD ? "certificate.hold_released" : "certificate.revoked";
+    return tsr_events_append_message (call->db, type, serial_hex, call->request->trace_id,
+                                      &event.base, NULL);
 }
 
 tsr_status_t

@@ -48,19 +48,7 @@ enrollment_record (tsr_db_t *db, const char *actor, const char *trace_id, const 
 {
     if (tsr_audit_append (db, actor, action, subject, trace_id, details))
         return -1;
-    uint8_t *packed = NULL;
-    size_t size = 0;
-    if (payload) {
-        size = protobuf_c_message_get_packed_size (payload);
-        packed = malloc (size ? size : 1);
-        if (!packed)
-            return -1;
-        protobuf_c_message_pack (payload, packed);
-    }
-    uint64_t seq;
-    int rc = tsr_events_append (db, event_type, subject, trace_id, packed, size, &seq);
-    free (packed);
-    return rc;
+    return tsr_events_append_message (db, event_type, subject, trace_id, payload, NULL);
 }
 
 tsr_status_t

@@ -120,20 +120,12 @@ s_event (tsr_db_t *db, const enrollment_operator_t *operator,
     event.disabled = operator->message.disabled;
     event.service_name = operator->message.service_name;
     event.changed_by_operator_id = (char *) change->actor_id;
-    size_t size = tessera__v1__operator_changed__get_packed_size (&event);
-    uint8_t *payload = malloc (size ? size : 1);
-    if (!payload)
-        return -1;
-    tessera__v1__operator_changed__pack (&event, payload);
     //  The proto names four event types: a bootstrap is an addition.
     char type [TSR_EVENT_TYPE_MAX];
     snprintf (type, sizeof type, "operator.%s",
               strcmp (change->change, "bootstrapped") == 0 ? "added" : change->change);
-    uint64_t seq;
-    int rc = tsr_events_append (db, type, operator->message.operator_id, change->trace_id,
-                                payload, size, &seq);
-    free (payload);
-    return rc;
+    return tsr_events_append_message (db, type, operator->message.operator_id,
+                                      change->trace_id, &event.base, NULL);
 }
 
 int

@@ -100,8 +100,6 @@ s_record (tsr_db_t *db, const publisher_crl_row_t *row, const uint8_t *der, size
     event.crl_sha256 = (char *) row->crl_sha256;
     event.trigger = (Tessera__V1__CrlTrigger) row->trigger;
     event.publication_delay_ms = row->published_at_ms - row->generated_at_ms;
-    uint8_t payload [512];
-    size_t payload_size = tessera__v1__crl_published__pack (&event, payload);
     tsr_json_t *json = tsr_json_new ();
     tsr_json_str (json, "issuer_sha256", row->issuer_sha256);
     tsr_json_str (json, "kind", row->delta ? "delta" : "full");
@@ -112,12 +110,11 @@ s_record (tsr_db_t *db, const publisher_crl_row_t *row, const uint8_t *der, size
     tsr_json_int (json, "next_update_unix", row->next_update);
     tsr_json_str (json, "trigger", publisher_trigger_name (row->trigger));
     char *details = tsr_json_finish (&json);
-    uint64_t seq = 0;
     int rc = -1;
     if (details && tsr_db_begin (db) == 0) {
         if (publisher_store_crl_insert (db, row, der, size) == 0
-        &&  tsr_events_append (db, "crl.published", number, trace_id, payload, payload_size,
-                               &seq) == 0
+        &&  tsr_events_append_message (db, "crl.published", number, trace_id, &event.base,
+                                       NULL) == 0
         &&  tsr_audit_append (db, actor, "publisher.crl_published", number, trace_id,
                               details) == 0
         &&  tsr_db_commit (db) == 0)
