@@ -2,7 +2,8 @@
     endpoint and public key from the configuration, calls under the
     caller's certificate (TSR_CERT), and turns every failure into one
     error line (cli_fail). cli_call_print adds the printing of the reply
-    and its freeing, for the commands that print what they are answered.
+    and its freeing, for the commands that print what they are answered;
+    cli_call_pages, the calls of every page of a list.
 
     Endpoint: TSR_<SERVICE>_ENDPOINT (default tcp://127.0.0.1:71xx); the
     service's public key: TSR_<SERVICE>_CERT (default
@@ -102,5 +103,44 @@ cli_call_print (cli_t *cli, const char *service, const char *method,
     if (reply)
         OPENSSL_cleanse (reply->payload.data, reply->payload.len);
     tsr_envelope_free (&reply);
+    return rc;
+}
+
+int
+cli_call_pages (cli_t *cli, const cli_pages_t *pages, ProtobufCMessage *request,
+                char **page_token)
+{
+    const ProtobufCMessageDescriptor *descriptor = pages->reply_descriptor;
+    const ProtobufCFieldDescriptor *items = &descriptor->fields [0];
+    char token [64] = "";
+    int rc = CLI_OK;
+    for (int page = 0; rc == CLI_OK && (!pages->pages_max || page < pages->pages_max); page++) {
+        *page_token = token;        //  cppcheck-suppress autoVariables
+        tsr_envelope_t *reply = NULL;
+        rc = cli_call (cli, pages->service, pages->method, request, NULL, 0, &reply, NULL);
+        if (rc != CLI_OK)
+            break;
+        ProtobufCMessage *listed = protobuf_c_message_unpack (
+            descriptor, NULL, reply->payload.len, reply->payload.data);
+        tsr_envelope_free (&reply);
+        if (!listed) {
+            rc = cli_fail (cli, CLI_FAILED, pages->undecoded, pages->undecoded_detail);
+            break;
+        }
+        size_t count = *(size_t *) ((char *) listed + items->quantifier_offset);
+        ProtobufCMessage **each = *(ProtobufCMessage ***) ((char *) listed + items->offset);
+        for (size_t i = 0; rc == CLI_OK && i < count; i++)
+            rc = pages->print (cli, each [i], pages->args);
+        //  A token that does not move would loop for ever.
+        const char *next = *(char **) ((char *) listed + descriptor->fields [1].offset);
+        bool moved = strcmp (token, next) != 0;
+        snprintf (token, sizeof token, "%s", next);
+        protobuf_c_message_free_unpacked (listed, NULL);
+        if (!*token)
+            break;
+        if (!moved)
+            rc = cli_fail (cli, CLI_FAILED, "the service repeated its page token", token);
+    }
+    *page_token = (char *) "";       //  token dies with this call
     return rc;
 }

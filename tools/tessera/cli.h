@@ -45,6 +45,31 @@ int cli_call_print (cli_t *cli, const char *service, const char *method,
                     const ProtobufCMessage *request, const char *request_id, long timeout_ms,
                     cli_print_fn *print, const void *args);
 
+//  Prints one item of a listed page (an element of the reply's repeated
+//  field); args is the caller's. Returns a CLI_ code.
+typedef int (cli_item_fn) (cli_t *cli, const ProtobufCMessage *item, const void *args);
+
+//  A list that comes in pages: its reply holds the items as its first
+//  field (repeated) and the next page's token as its second ("" on the
+//  last page).
+typedef struct {
+    const char *service;
+    const char *method;
+    const ProtobufCMessageDescriptor *reply_descriptor;
+    const char *undecoded;          //  the error when a page does not decode
+    const char *undecoded_detail;   //  and its detail (NULL: none)
+    int pages_max;                  //  0: as many as the service gives
+    cli_item_fn *print;
+    const void *args;               //  print's
+} cli_pages_t;
+
+//  Every page of pages: cli_call with request, each time with the last
+//  page's token in *page_token (the request's field, "" after), and
+//  pages->print on each item. A token that does not move is an error.
+//  Returns cli_call's code, else print's or CLI_FAILED.
+int cli_call_pages (cli_t *cli, const cli_pages_t *pages, ProtobufCMessage *request,
+                    char **page_token);
+
 //  A sub-command's arguments (options.c): each "--NAME VALUE" whose NAME
 //  is in names (NULL-terminated) sets the slot of the same index, and, when
 //  positional is not NULL, the one argument that does not start with '-'

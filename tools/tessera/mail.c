@@ -171,42 +171,25 @@ s_call_print (cli_t *cli, const char *method, const ProtobufCMessage *request,
     return cli_call_print (cli, "mail", method, request, NULL, 0, s_print_reply, &expected);
 }
 
+//  One listed record, for cli_call_pages.
+static int
+s_print_item (cli_t *cli, const ProtobufCMessage *item, const void *args)
+{
+    (void) args;
+    return s_print (cli, item);
+}
+
 //  Every page of a list. The reply's repeated field is its first field,
 //  its next page token the second; *page_token is the request's field.
 static int
 s_list (cli_t *cli, const char *method, ProtobufCMessage *request, char **page_token,
         const ProtobufCMessageDescriptor *reply_descriptor)
 {
-    char token [64] = "";
-    int rc = CLI_OK;
-    for (int page = 0; rc == CLI_OK && page < S_PAGES_MAX; page++) {
-        *page_token = token;        //  cppcheck-suppress autoVariables
-        tsr_envelope_t *reply = NULL;
-        if ((rc = cli_call (cli, "mail", method, request, NULL, 0, &reply, NULL)) != CLI_OK)
-            break;
-        ProtobufCMessage *listed = protobuf_c_message_unpack (
-            reply_descriptor, NULL, reply->payload.len, reply->payload.data);
-        tsr_envelope_free (&reply);
-        if (!listed) {
-            rc = cli_fail (cli, CLI_FAILED, "the reply does not decode", method);
-            break;
-        }
-        const ProtobufCFieldDescriptor *items = &reply_descriptor->fields [0];
-        size_t count = *(size_t *) ((char *) listed + items->quantifier_offset);
-        ProtobufCMessage **each = *(ProtobufCMessage ***) ((char *) listed + items->offset);
-        for (size_t i = 0; rc == CLI_OK && i < count; i++)
-            rc = s_print (cli, each [i]);
-        const char *next = *(char **) ((char *) listed + reply_descriptor->fields [1].offset);
-        bool moved = strcmp (token, next) != 0;
-        snprintf (token, sizeof token, "%s", next);
-        protobuf_c_message_free_unpacked (listed, NULL);
-        if (!*token)
-            break;
-        if (!moved)
-            rc = cli_fail (cli, CLI_FAILED, "the service repeated its page token", token);
-    }
-    *page_token = (char *) "";       //  token dies with this call
-    return rc;
+    const cli_pages_t pages = {
+        "mail", method, reply_descriptor, "the reply does not decode", method, S_PAGES_MAX,
+        s_print_item, NULL
+    };
+    return cli_call_pages (cli, &pages, request, page_token);
 }
 
 static int

@@ -263,6 +263,18 @@ s_print_row (const Tessera__V1__Operator *operator)
             *operator->service_name ? operator->service_name : roles);
 }
 
+//  One listed operator, for cli_call_pages: a row, or its JSON.
+static int
+s_print_item (cli_t *cli, const ProtobufCMessage *item, const void *args)
+{
+    (void) args;
+    const Tessera__V1__Operator *operator = (const Tessera__V1__Operator *) item;
+    if (cli->json)
+        return s_print_operator (cli, operator);
+    s_print_row (operator);
+    return CLI_OK;
+}
+
 static int
 s_list (cli_t *cli, int argc, char **argv)
 {
@@ -283,36 +295,11 @@ s_list (cli_t *cli, int argc, char **argv)
     if (!cli->json)
         printf ("%-19s  %-8s  %-40s  %-30s  %s\n", "OPERATOR", "STATE", "PUBLIC KEY", "NAME",
                 "ROLES");
-    //  Every page, each asked with the last page's token.
-    char token [64] = "";
-    int rc = CLI_OK;
-    do {
-        request.page_token = token;
-        tsr_envelope_t *reply = NULL;
-        rc = cli_call (cli, "enrollment", "ListOperators", &request.base, NULL, 0, &reply, NULL);
-        if (rc != CLI_OK)
-            break;
-        Tessera__V1__ListOperatorsReply *page = tessera__v1__list_operators_reply__unpack (
-            NULL, reply->payload.len, reply->payload.data);
-        tsr_envelope_free (&reply);
-        if (!page) {
-            rc = cli_fail (cli, CLI_FAILED, "the reply is not a ListOperatorsReply", NULL);
-            break;
-        }
-        for (size_t i = 0; rc == CLI_OK && i < page->n_operators; i++) {
-            if (cli->json)
-                rc = s_print_operator (cli, page->operators [i]);
-            else
-                s_print_row (page->operators [i]);
-        }
-        //  A token that does not move would loop for ever.
-        bool moved = strcmp (token, page->next_page_token) != 0;
-        snprintf (token, sizeof token, "%s", page->next_page_token);
-        tessera__v1__list_operators_reply__free_unpacked (page, NULL);
-        if (*token && !moved)
-            rc = cli_fail (cli, CLI_FAILED, "the service repeated its page token", token);
-    } while (rc == CLI_OK && *token);
-    return rc;
+    const cli_pages_t pages = {
+        "enrollment", "ListOperators", &tessera__v1__list_operators_reply__descriptor,
+        "the reply is not a ListOperatorsReply", NULL, 0, s_print_item, NULL
+    };
+    return cli_call_pages (cli, &pages, &request.base, &request.page_token);
 }
 
 int

@@ -197,6 +197,14 @@ s_call_record (cli_t *cli, const char *method, const ProtobufCMessage *request)
     return cli_call_print (cli, "revocation", method, request, NULL, 0, s_print_reply, NULL);
 }
 
+//  One listed record, for cli_call_pages: a row.
+static int
+s_print_item (cli_t *cli, const ProtobufCMessage *item, const void *args)
+{
+    (void) args;
+    return s_print (cli, (const Tessera__V1__RevocationRecord *) item, true);
+}
+
 //  list and archive: every page.
 static int
 s_pages (cli_t *cli, const char *method, ProtobufCMessage *request, char **token_field)
@@ -204,32 +212,12 @@ s_pages (cli_t *cli, const char *method, ProtobufCMessage *request, char **token
     if (!cli->json)
         printf ("%-35s  %-6s  %-8s  %-16s  %-7s  %-24s  %s\n", "REVOCATION", "CHANNEL", "STATE",
                 "DEADLINE (UTC)", "", "HOLDER", "REASON");
-    char token [64] = "";
-    int rc = CLI_OK;
-    do {
-        *token_field = token;
-        tsr_envelope_t *reply = NULL;
-        rc = cli_call (cli, "revocation", method, request, NULL, 0, &reply, NULL);
-        if (rc != CLI_OK)
-            break;
-        //  Both replies are (repeated RevocationRecord = 1, string token = 2).
-        Tessera__V1__ListRevocationsReply *page = tessera__v1__list_revocations_reply__unpack (
-            NULL, reply->payload.len, reply->payload.data);
-        tsr_envelope_free (&reply);
-        if (!page) {
-            rc = cli_fail (cli, CLI_FAILED, "the reply is not a list of revocation requests",
-                           NULL);
-            break;
-        }
-        for (size_t i = 0; rc == CLI_OK && i < page->n_revocations; i++)
-            rc = s_print (cli, page->revocations [i], true);
-        bool moved = strcmp (token, page->next_page_token) != 0;
-        snprintf (token, sizeof token, "%s", page->next_page_token);
-        tessera__v1__list_revocations_reply__free_unpacked (page, NULL);
-        if (*token && !moved)
-            rc = cli_fail (cli, CLI_FAILED, "the service repeated its page token", token);
-    } while (rc == CLI_OK && *token);
-    return rc;
+    //  Both replies are (repeated RevocationRecord = 1, string token = 2).
+    const cli_pages_t pages = {
+        "revocation", method, &tessera__v1__list_revocations_reply__descriptor,
+        "the reply is not a list of revocation requests", NULL, 0, s_print_item, NULL
+    };
+    return cli_call_pages (cli, &pages, request, token_field);
 }
 
 static int
