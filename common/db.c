@@ -280,11 +280,6 @@ tsr_db_begin (tsr_db_t *self)
 int
 tsr_db_commit (tsr_db_t *self)
 {
-    if (self->at_commit_count == 0) {
-        int rc = s_command (self, "COMMIT");
-        self->in_transaction = false;
-        return rc;
-    }
     return tsr_db_commit_after (self, NULL, 0, NULL, NULL, NULL);
 }
 
@@ -488,10 +483,19 @@ tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
             .sql = sql, .param_count = param_count, .values = values, .lengths = lengths,
             .formats = formats, .prepared = true };
     statements [count++] = (s_statement_t) { .sql = "COMMIT" };
-    int rc = s_pipeline (self, statements, count, 0, NULL);
+    PGresult *end = NULL;
+    int rc = s_pipeline (self, statements, count, 0, &end);
     s_at_commit_forget (self);
-    if (rc == 0)
+    //  PostgreSQL answers COMMIT with ROLLBACK, and no error, when an
+    //  earlier statement of the transaction failed.
+    bool committed = rc == 0 && end && strcmp (PQcmdStatus (end), "COMMIT") == 0;
+    PQclear (end);
+    if (committed)
         return 0;
+    if (rc == 0) {
+        s_set_error (self, "the transaction had failed and was rolled back", NULL);
+        return -1;
+    }
     //  The statement failed (the COMMIT was skipped, the transaction is
     //  aborted) or the connection went away: end it either way.
     if (PQstatus (self->conn) == CONNECTION_OK) {

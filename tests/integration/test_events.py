@@ -84,6 +84,19 @@ def test_event_commits_only_with_the_statement_sent_with_the_commit(system):
     assert [e.seq for e in listed.events] == list(range(1, len(listed.events) + 1))
 
 
+def test_commit_after_an_ignored_failure_is_not_taken_for_success(system):
+    # PostgreSQL ends a transaction in which a statement failed with
+    # ROLLBACK, also when it is asked to COMMIT, and says so only in the
+    # command tag: tsr_db_commit reads it and answers -1 (the probe fails
+    # otherwise), and the event is gone with its number.
+    service = system.services["ca"]
+    lost = probe_event(service, "test.commit_despite_error", "commit-despite-error")
+    kept = probe_event(service, "test.after_despite_error", "commit")
+    assert kept == lost
+    types = [e.type for e in list_events(system, "ca", 0).events]
+    assert "test.commit_despite_error" not in types and "test.after_despite_error" in types
+
+
 def test_event_and_audit_row_kept_for_the_commit(system):
     # tsr_events_append_at_commit and tsr_audit_append_at_commit send their
     # statements with the COMMIT (issuance does, so the outbox counter and

@@ -2,7 +2,8 @@
     service's schema, as a handler would, for the integration tests.
 
     tsr-probe audit-append DSN SCHEMA COUNT [ACTOR]
-    tsr-probe event DSN SCHEMA TYPE commit|rollback|commit-after|commit-after-fails [SUBJECT]
+    tsr-probe event DSN SCHEMA TYPE commit|rollback|commit-after|commit-after-fails|
+                                    commit-despite-error [SUBJECT]
 
     tsr-probe at-commit DSN SCHEMA TYPE commit|fails
     tsr-probe message DSN SCHEMA TYPE
@@ -10,7 +11,9 @@
     commit-after ends the transaction with tsr_db_commit_after (one more
     statement and COMMIT in one round trip); commit-after-fails makes that
     statement fail, which must roll the event back and leave the connection
-    usable. message appends two TYPE events with tsr_events_append_message,
+    usable. commit-despite-error runs a failing statement, ignores it and
+    commits: tsr_db_commit must answer -1 (PostgreSQL answers that COMMIT
+    with ROLLBACK and no error). message appends two TYPE events with tsr_events_append_message,
     one carrying an Event (type "test.inner", seq 7, subject "inner") and
     one with no message, commits, and prints their seqs.
 */
@@ -118,6 +121,17 @@ main (int argc, char **argv)
                 return s_fail (&db, "commit after a statement");
             if (tsr_db_ping (db))
                 return s_fail (&db, "ping after commit-after");
+        }
+        else
+        if (strcmp (argv [5], "commit-despite-error") == 0) {
+            //  A handler that ignores a failed statement and commits: the
+            //  commit must not say it kept anything.
+            PGresult *res = tsr_db_query (db, "SELECT 1 / 0", 0, NULL);
+            PQclear (res);
+            if (res || tsr_db_commit (db) != -1 || tsr_db_in_transaction (db))
+                return s_fail (&db, "commit after a failed statement");
+            if (tsr_db_ping (db))
+                return s_fail (&db, "ping after the failed commit");
         }
         else
             tsr_db_rollback (db);
