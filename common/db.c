@@ -19,7 +19,7 @@ typedef struct {
 
 //  Statements sent with the COMMIT (tsr_db_at_commit): their values are
 //  copied, back to back, into one buffer each.
-#define S_AT_COMMIT_MAX 8
+#define S_AT_COMMIT_MAX 64
 #define S_AT_COMMIT_PARAMS 16
 
 typedef struct {
@@ -45,6 +45,7 @@ struct _tsr_db_t {
     unsigned prepared_generation;   //  the connection they were prepared on
     s_deferred_t at_commit [S_AT_COMMIT_MAX];
     int at_commit_count;
+    int at_commit_mark;         //  the count when the request's savepoint was set
 };
 
 static void
@@ -122,12 +123,21 @@ s_prepared_forget (tsr_db_t *self)
     self->prepared_count = 0;
 }
 
+//  Forgets the statements kept for the commit from the index from on.
+static void
+s_at_commit_truncate (tsr_db_t *self, int from)
+{
+    for (int i = from; i < self->at_commit_count; i++)
+        free (self->at_commit [i].buffer);
+    self->at_commit_count = from;
+    if (self->at_commit_mark > from)
+        self->at_commit_mark = from;
+}
+
 static void
 s_at_commit_forget (tsr_db_t *self)
 {
-    for (int i = 0; i < self->at_commit_count; i++)
-        free (self->at_commit [i].buffer);
-    self->at_commit_count = 0;
+    s_at_commit_truncate (self, 0);
 }
 
 void
@@ -505,6 +515,92 @@ tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
     else
         self->connection_lost = true;
     return -1;
+}
+
+//  Ends a request's savepoint after a failure: its statements, and what it
+//  kept for the commit, are undone and the transaction goes on; 0. When
+//  that cannot be done (the connection or the savepoint is gone), the whole
+//  transaction is rolled back; -1. The first error is kept.
+static int
+s_savepoint_undo (tsr_db_t *self)
+{
+    s_at_commit_truncate (self, self->at_commit_mark);
+    if (self->conn && PQstatus (self->conn) == CONNECTION_OK) {
+        PGresult *res = PQexec (self->conn,
+                                "ROLLBACK TO SAVEPOINT tsr_request; RELEASE SAVEPOINT tsr_request");
+        bool undone = PQresultStatus (res) == PGRES_COMMAND_OK;
+        PQclear (res);
+        if (undone)
+            return 0;
+    }
+    else
+        self->connection_lost = true;
+    tsr_db_rollback (self);
+    return -1;
+}
+
+PGresult *
+tsr_db_savepoint_query (tsr_db_t *self, const char *first_sql, int first_count,
+                        const char *const *first_values, const char *sql, int param_count,
+                        const char *const *values, int result_format)
+{
+    bool opening = !self->in_transaction;
+    if (opening)
+        s_at_commit_forget (self);
+    self->at_commit_mark = self->at_commit_count;
+    s_statement_t statements [] = {
+        { .sql = "BEGIN" },
+        { .sql = "SAVEPOINT tsr_request" },
+        { .sql = first_sql, .param_count = first_count, .values = first_values, .prepared = true },
+        { .sql = sql, .param_count = param_count, .values = values, .prepared = true },
+    };
+    //  A transaction is opened as tsr_db_begin_query opens it: once more on
+    //  a new connection when the old one is found gone.
+    for (int attempt = 0; attempt < (opening ? 2 : 1); attempt++) {
+        self->connection_lost = false;
+        self->error [0] = '\0';
+        self->sqlstate [0] = '\0';
+        if (opening ? s_ensure_connected (self)
+                    : !self->conn || PQstatus (self->conn) != CONNECTION_OK) {
+            if (!opening)
+                s_set_error (self, "connection lost inside a transaction", NULL);
+            break;
+        }
+        PGresult *res = NULL;
+        if (s_pipeline (self, opening ? statements : statements + 1, opening ? 4 : 3,
+                        result_format, &res) == 0) {
+            self->in_transaction = true;
+            return res;
+        }
+        if (PQstatus (self->conn) == CONNECTION_OK) {
+            if (opening) {
+                PGresult *rollback = PQexec (self->conn, "ROLLBACK");
+                PQclear (rollback);
+            }
+            else
+                s_savepoint_undo (self);
+            return NULL;
+        }
+    }
+    self->connection_lost = true;
+    tsr_db_rollback (self);
+    return NULL;
+}
+
+int
+tsr_db_savepoint_rollback (tsr_db_t *self)
+{
+    if (!self->in_transaction) {
+        s_at_commit_forget (self);
+        return -1;
+    }
+    return s_savepoint_undo (self);
+}
+
+int
+tsr_db_at_commit_room (tsr_db_t *self)
+{
+    return S_AT_COMMIT_MAX - self->at_commit_count;
 }
 
 void

@@ -51,10 +51,28 @@ int tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
 //  COMMIT, in the order kept: a statement that locks a row every
 //  transaction of its kind waits for (an audit row, an outbox event) then
 //  holds it only through the commit. Its failure rolls the transaction
-//  back at commit. At most 8 per transaction; a rollback forgets them.
+//  back at commit. At most 64 per transaction; a rollback forgets them.
 //  0, or -1 (see tsr_db_error).
 int tsr_db_at_commit (tsr_db_t *self, const char *sql, int param_count,
                       const char *const *values, const int *lengths, const int *formats);
+//  Savepoints, for several requests in one transaction (tsr_bus's batched
+//  methods), each undone alone when it fails.
+//  Like tsr_db_begin_query, in a savepoint of the request's own: opens the
+//  transaction when none is open, else goes on in the open one (the
+//  savepoint nests in the previous request's, left open: releasing it
+//  would cost a round trip). On failure NULL, the request's statements
+//  undone; the transaction is still open unless the connection was lost
+//  (see tsr_db_in_transaction). At most 16 or so per transaction: each is
+//  a subtransaction.
+PGresult *tsr_db_savepoint_query (tsr_db_t *self, const char *first_sql, int first_count,
+                                  const char *const *first_values, const char *sql,
+                                  int param_count, const char *const *values,
+                                  int result_format);
+//  Undoes the request's statements and what it kept for the commit. 0, or
+//  -1 when the whole transaction had to be rolled back.
+int tsr_db_savepoint_rollback (tsr_db_t *self);
+//  How many more statements tsr_db_at_commit can keep in this transaction.
+int tsr_db_at_commit_room (tsr_db_t *self);
 //  Safe to call when no transaction is open.
 void tsr_db_rollback (tsr_db_t *self);
 bool tsr_db_in_transaction (tsr_db_t *self);
