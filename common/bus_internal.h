@@ -17,6 +17,8 @@ typedef struct {
     tsr_counter_t *errors;
     tsr_histogram_t *latency;
     tsr_counter_t *denied;
+    tsr_counter_t *group_commits;       //  a batched method's transactions
+    tsr_counter_t *group_committed;     //  and the requests they committed
     //  The public keys of the services' own certificates in the keyring
     //  (<service>.cert): callers holding TSR_ROLE_SERVICE.
     char service_keys [TSR_SERVICE_KEYS_MAX][41];

@@ -260,6 +260,12 @@ tsr_bus_server_new (const tsr_bus_server_config_t *config, char *err, size_t err
     };
     self->worker_args.denied = tsr_metrics_counter (config->metrics,
         "tessera_bus_denied_total", "Requests refused for want of a role, by method", "method");
+    self->worker_args.group_commits = tsr_metrics_counter (config->metrics,
+        "tessera_bus_group_commits_total",
+        "Transactions committed for a batched method's requests, by method", "method");
+    self->worker_args.group_committed = tsr_metrics_counter (config->metrics,
+        "tessera_bus_group_committed_total",
+        "A batched method's requests committed in those transactions, by method", "method");
     s_load_service_keys (config->keyring_dir, &self->worker_args);
     for (int i = 0; i < config->workers; i++) {
         self->workers [i] = zactor_new (tsr_bus_worker_actor, &self->worker_args);

@@ -22,10 +22,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  A batched method's requests waiting together share a transaction: at
+//  most this many, while the statements kept for the commit have room for
+//  one more request's, and while the first has waited less than this long.
+#define S_BATCH_MAX 16
+#define S_BATCH_AT_COMMIT_ROOM 8
+#define S_BATCH_WAIT_US 5000
+
+//  A reply held until its batch commits.
+typedef struct {
+    zmsg_t *route;                  //  the request's route frames
+    zframe_t *reply;
+    zframe_t *unavailable;          //  sent instead if the commit fails
+    const char *method;             //  for the error counter
+    char caller [41];               //  a copy of the request comes after the commit
+    char request_id [TSR_REQUEST_ID_MAX + 1];
+} s_held_t;
+
 typedef struct {
     const tsr_bus_worker_args_t *args;
     tsr_db_t *db;
     uint32_t caller_roles;          //  of the request being handled
+    s_held_t held [S_BATCH_MAX];    //  the open batch's replies
+    int held_count;
+    int64_t batch_started_us;
 } s_worker_t;
 
 static const tsr_method_t s_builtins [] = {
@@ -216,16 +236,57 @@ s_replay (s_worker_t *self, tsr_replay_fn *replay, const tsr_envelope_t *request
     return reply;
 }
 
+//  The reply to a request whose transaction failed (already ended).
 static zframe_t *
-s_unavailable (s_worker_t *self, const tsr_envelope_t *request, tsr_status_t *status)
+s_unavailable_reply (s_worker_t *self, const tsr_envelope_t *request, tsr_status_t *status)
 {
-    if (self->db)
-        tsr_db_rollback (self->db);
     *status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
     tsr_log_warn (request->trace_id, "bus.db_failed", "method", request->method,
                   "reason", self->db ? tsr_db_error (self->db) : "not connected", NULL);
     return s_reply_frame (self->args->config, request, *status,
                           "database unavailable; retry with the same request id", NULL, 0);
+}
+
+static zframe_t *
+s_unavailable (s_worker_t *self, const tsr_envelope_t *request, tsr_status_t *status)
+{
+    if (self->db)
+        tsr_db_rollback (self->db);
+    return s_unavailable_reply (self, request, status);
+}
+
+//  The request id's lock, its stored reply, and the storing of a reply:
+//  $1 the caller's key, $2 the request id.
+#define S_LOCK_REQUEST_ID "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))"
+#define S_LOOK_UP_REPLY "SELECT method, payload_sha256, reply FROM bus_requests" \
+                        " WHERE caller_key = $1 AND request_id = $2"
+#define S_STORE_REPLY "INSERT INTO bus_requests (caller_key, request_id, method," \
+                      " payload_sha256, reply) VALUES ($1, $2, $3, $4, $5)"
+
+//  A request id seen before (res: its stored row): the first reply, or a
+//  refusal if this is not the same request. NULL when the replay failed.
+static zframe_t *
+s_seen_before (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *request,
+               const char *caller, PGresult *res, const uint8_t digest [32],
+               tsr_status_t *status)
+{
+    if (strcmp (PQgetvalue (res, 0, 0), request->method) == 0
+    &&  PQgetlength (res, 0, 1) == 32 && memcmp (PQgetvalue (res, 0, 1), digest, 32) == 0) {
+        const uint8_t *stored = (const uint8_t *) PQgetvalue (res, 0, 2);
+        size_t stored_size = (size_t) PQgetlength (res, 0, 2);
+        tsr_replay_fn *replay = s_find_replay (self->args->config, method->name);
+        zframe_t *reply = replay ? s_replay (self, replay, request, caller, stored, stored_size)
+                                 : zframe_new (stored, stored_size);
+        if (reply) {
+            *status = TESSERA__V1__STATUS__STATUS_OK;
+            tsr_log_info (request->trace_id, "bus.replayed", "method", request->method,
+                          "request_id", request->request_id, NULL);
+        }
+        return reply;
+    }
+    *status = TESSERA__V1__STATUS__STATUS_CONFLICT;
+    return s_reply_frame (self->args->config, request, *status,
+                          "request id already used for another request", NULL, 0);
 }
 
 static zframe_t *
@@ -248,37 +309,16 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
     //  and it sees a copy of this request that committed meanwhile.
     const char *key [] = { caller, request->request_id };
     PGresult *res = tsr_db_begin_query (self->db,
-        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", 2, key,
-        "SELECT method, payload_sha256, reply FROM bus_requests"
-        " WHERE caller_key = $1 AND request_id = $2", 2, key, 1);
+        S_LOCK_REQUEST_ID, 2, key, S_LOOK_UP_REPLY, 2, key, 1);
     if (!res)
         return s_unavailable (self, request, status);
     uint8_t digest [32];
     s_payload_digest (self, request, digest);
     if (PQntuples (res) == 1) {
-        //  Seen before: the first reply, or a refusal if this is not the same request.
-        zframe_t *reply;
-        if (strcmp (PQgetvalue (res, 0, 0), request->method) == 0
-        &&  PQgetlength (res, 0, 1) == 32 && memcmp (PQgetvalue (res, 0, 1), digest, 32) == 0) {
-            const uint8_t *stored = (const uint8_t *) PQgetvalue (res, 0, 2);
-            size_t stored_size = (size_t) PQgetlength (res, 0, 2);
-            tsr_replay_fn *replay = s_find_replay (self->args->config, method->name);
-            reply = replay ? s_replay (self, replay, request, caller, stored, stored_size)
-                           : zframe_new (stored, stored_size);
-            if (!reply) {
-                PQclear (res);
-                return s_unavailable (self, request, status);
-            }
-            *status = TESSERA__V1__STATUS__STATUS_OK;
-            tsr_log_info (request->trace_id, "bus.replayed", "method", request->method,
-                          "request_id", request->request_id, NULL);
-        }
-        else {
-            *status = TESSERA__V1__STATUS__STATUS_CONFLICT;
-            reply = s_reply_frame (self->args->config, request, *status,
-                                   "request id already used for another request", NULL, 0);
-        }
+        zframe_t *reply = s_seen_before (self, method, request, caller, res, digest, status);
         PQclear (res);
+        if (!reply)
+            return s_unavailable (self, request, status);
         tsr_db_rollback (self->db);
         return reply;
     }
@@ -312,9 +352,7 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
     //  The reply stored and the commit in one round trip: a handler's last
     //  statements (an audit row, an event) lock rows every request of the
     //  kind waits for, until this commit.
-    int stored = tsr_db_commit_after (self->db,
-        "INSERT INTO bus_requests (caller_key, request_id, method, payload_sha256, reply)"
-        " VALUES ($1, $2, $3, $4, $5)", 5, values, lengths, formats);
+    int stored = tsr_db_commit_after (self->db, S_STORE_REPLY, 5, values, lengths, formats);
     if (kept != reply)
         zframe_destroy (&kept);
     if (stored) {
@@ -322,6 +360,119 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
         return s_unavailable (self, request, status);
     }
     return reply;
+}
+
+//  s_dispatch for a batched method: the same steps in the batch's
+//  transaction (opened by its first request), in a savepoint of the
+//  request's own; nothing is committed here.
+static zframe_t *
+s_dispatch_batched (s_worker_t *self, const tsr_method_t *method,
+                    const tsr_envelope_t *request, const char *caller, tsr_status_t *status)
+{
+    if (s_ensure_db (self))
+        return s_unavailable (self, request, status);
+    const char *key [] = { caller, request->request_id };
+    PGresult *res = tsr_db_savepoint_query (self->db,
+        S_LOCK_REQUEST_ID, 2, key, S_LOOK_UP_REPLY, 2, key, 1);
+    if (!res)
+        return s_unavailable_reply (self, request, status);
+    uint8_t digest [32];
+    s_payload_digest (self, request, digest);
+    zframe_t *reply = NULL;
+    if (PQntuples (res) == 1)
+        //  Seen before (a copy of a request of this batch ended the batch
+        //  first): the reply waits for the commit all the same.
+        reply = s_seen_before (self, method, request, caller, res, digest, status);
+    else {
+        zframe_t *kept = NULL;
+        reply = s_run_handler (self, method, request, caller, status, &kept);
+        if (*status == TESSERA__V1__STATUS__STATUS_OK && reply) {
+            const char *values [] = { caller, request->request_id, request->method,
+                                      (const char *) digest,
+                                      (const char *) zframe_data (kept ? kept : reply) };
+            int lengths [] = { 0, 0, 0, 32, (int) zframe_size (kept ? kept : reply) };
+            int formats [] = { 0, 0, 0, 1, 1 };
+            //  Kept for the commit: the savepoint is left open (the next
+            //  request's nests in it) rather than released in a round trip.
+            int stored = tsr_db_at_commit (self->db, S_STORE_REPLY, 5, values, lengths, formats);
+            zframe_destroy (&kept);
+            PQclear (res);
+            if (stored == 0)
+                return reply;
+            zframe_destroy (&reply);
+            tsr_db_savepoint_rollback (self->db);
+            return s_unavailable_reply (self, request, status);
+        }
+        zframe_destroy (&kept);
+    }
+    PQclear (res);
+    bool undone = tsr_db_savepoint_rollback (self->db) == 0;
+    if (reply && undone)
+        return reply;
+    zframe_destroy (&reply);
+    return s_unavailable_reply (self, request, status);
+}
+
+//  Ends the open batch: COMMIT, then every held reply, or each one's
+//  "unavailable" when the transaction was lost or its commit failed.
+static void
+s_batch_flush (s_worker_t *self, zsock_t *socket)
+{
+    if (self->held_count == 0)
+        return;
+    bool committed = self->db && tsr_db_in_transaction (self->db)
+                  && tsr_db_commit (self->db) == 0;
+    if (!committed) {
+        if (self->db)
+            tsr_db_rollback (self->db);
+        tsr_log_warn (NULL, "bus.batch_failed", "method", self->held [0].method, "reason",
+                      self->db ? tsr_db_error (self->db) : "not connected", NULL);
+    }
+    if (committed)
+        tsr_counter_inc (self->args->group_commits, self->held [0].method, 1);
+    for (int i = 0; i < self->held_count; i++) {
+        s_held_t *held = &self->held [i];
+        if (committed) {
+            tsr_counter_inc (self->args->group_committed, held->method, 1);
+            zframe_destroy (&held->unavailable);
+        }
+        else {
+            tsr_counter_inc (self->args->errors, held->method, 1);
+            zframe_destroy (&held->reply);
+            held->reply = held->unavailable;
+            held->unavailable = NULL;
+        }
+        if (held->reply) {
+            zmsg_append (held->route, &held->reply);
+            zmsg_send (&held->route, socket);
+        }
+        else
+            zmsg_destroy (&held->route);
+    }
+    self->held_count = 0;
+}
+
+//  Whether the open batch holds a request under this id already: its reply
+//  is stored at the commit, so a copy waits for the commit.
+static bool
+s_batch_holds (s_worker_t *self, const char *caller, const char *request_id)
+{
+    for (int i = 0; i < self->held_count; i++)
+        if (streq (self->held [i].caller, caller) && streq (self->held [i].request_id, request_id))
+            return true;
+    return false;
+}
+
+//  Whether the open batch takes the next request: one is waiting already
+//  and the batch has room and time left.
+static bool
+s_batch_goes_on (s_worker_t *self, zsock_t *socket)
+{
+    return self->held_count < S_BATCH_MAX
+        && self->db && tsr_db_in_transaction (self->db)
+        && tsr_db_at_commit_room (self->db) >= S_BATCH_AT_COMMIT_ROOM
+        && zclock_usecs () - self->batch_started_us < S_BATCH_WAIT_US
+        && (zsock_events (socket) & ZMQ_POLLIN);
 }
 
 //  The caller's roles: TSR_ROLE_SERVICE for a service's own key, then what
@@ -396,6 +547,8 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
     tsr_envelope_t *request = tsr_envelope_decode (zframe_data (frame), zframe_size (frame),
                                                    &status, err, sizeof err);
     zframe_t *reply = NULL;
+    zframe_t *unavailable = NULL;   //  a held reply's stand-in
+    bool batched = false, hold = false;
     const char *method_label = "invalid";
     char *client_trace_id = NULL;   //  the envelope's own, while a made-up one stands in
     if (!request) {
@@ -414,6 +567,12 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
             request->trace_id = (char *) tsr_trace_set_fresh ();
         }
         const tsr_method_t *method = s_find_method (self->args->config, request->method);
+        batched = method && (method->flags & TSR_METHOD_BATCHED)
+               && !(method->flags & (TSR_METHOD_READ_ONLY | TSR_METHOD_SECRET_REPLY));
+        //  Anything else ends the open batch first; so does a transaction
+        //  lost under it (when the roles were read, say).
+        if (!batched || (self->held_count && !tsr_db_in_transaction (self->db)))
+            s_batch_flush (self, socket);
         if (!method) {
             status = TESSERA__V1__STATUS__STATUS_UNIMPLEMENTED;
             snprintf (err, sizeof err, "unknown method for service %s",
@@ -431,12 +590,27 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
                                        "cannot resolve the caller's roles now; retry", NULL, 0);
             }
             else
-            if (method->roles != TSR_ROLES_ANY && !(roles & method->roles))
+            if (method->roles != TSR_ROLES_ANY && !(roles & method->roles)) {
+                s_batch_flush (self, socket);
                 reply = s_deny (self, method, request, caller, roles, &status);
+            }
             else {
                 //  A method open to anyone is not told the caller's roles.
                 self->caller_roles = method->roles == TSR_ROLES_ANY ? 0 : roles;
-                reply = s_dispatch (self, method, request, caller, &status);
+                if (batched) {
+                    if (self->held_count && (!tsr_db_in_transaction (self->db)
+                                         ||  s_batch_holds (self, caller, request->request_id)))
+                        s_batch_flush (self, socket);
+                    if (self->held_count == 0)
+                        self->batch_started_us = started_us;
+                    reply = s_dispatch_batched (self, method, request, caller, &status);
+                    hold = reply != NULL;
+                    unavailable = hold ? s_reply_frame (self->args->config, request,
+                        TESSERA__V1__STATUS__STATUS_UNAVAILABLE,
+                        "database unavailable; retry with the same request id", NULL, 0) : NULL;
+                }
+                else
+                    reply = s_dispatch (self, method, request, caller, &status);
             }
         }
     }
@@ -452,6 +626,21 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
                        "status", tsr_status_name (status), "duration_ms", duration_ms, NULL);
     }
     tsr_trace_clear ();
+    if (hold && unavailable) {
+        //  Sent when the batch commits, or its stand-in if it does not.
+        s_held_t *held = &self->held [self->held_count++];
+        *held = (s_held_t) {
+            .route = msg, .reply = reply, .unavailable = unavailable, .method = method_label };
+        snprintf (held->caller, sizeof held->caller, "%s", caller);
+        snprintf (held->request_id, sizeof held->request_id, "%s", request->request_id);
+        msg = NULL;
+        reply = NULL;
+        if (!tsr_db_in_transaction (self->db))
+            s_batch_flush (self, socket);
+    }
+    else
+    if (hold)
+        zframe_destroy (&reply);    //  no memory for the stand-in: no reply at all
     if (reply) {
         zmsg_append (msg, &reply);   //  after the route frames
         zmsg_send (&msg, socket);
@@ -481,6 +670,8 @@ tsr_bus_worker_actor (zsock_t *pipe, void *arg)
             zmsg_t *msg = zmsg_recv (socket);
             if (msg)
                 s_handle (&self, socket, msg);
+            if (self.held_count && !s_batch_goes_on (&self, socket))
+                s_batch_flush (&self, socket);
         }
         else
         if (which == pipe || zpoller_terminated (poller))
@@ -488,6 +679,7 @@ tsr_bus_worker_actor (zsock_t *pipe, void *arg)
         //  else a signal interrupted the wait: carry on (the main thread
         //  owns signals and drains through the broker).
     }
+    s_batch_flush (&self, socket);
     zpoller_destroy (&poller);
     zsock_destroy (&socket);
     tsr_db_destroy (&self.db);

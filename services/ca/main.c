@@ -28,7 +28,7 @@ static const tsr_method_t s_methods [] = {
     { "GetActivationStatus", ca_handle_activation_status, TSR_METHOD_READ_ONLY, S_WATCHERS },
     //  Holders' certificates come through perso, services' own through the
     //  security officer; revocations through the revocation service.
-    { "IssueCertificate", ca_handle_issue, 0, S_SERVICE | S_OFFICER },
+    { "IssueCertificate", ca_handle_issue, TSR_METHOD_BATCHED, S_SERVICE | S_OFFICER },
     { "RevokeCertificate", ca_handle_revoke, 0, S_SERVICE | S_OFFICER },
     { "GetStatus", ca_handle_get_status, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },
     { "GetCertificate", ca_handle_get_certificate, TSR_METHOD_READ_ONLY, TSR_ROLES_ANY },

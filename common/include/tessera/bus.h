@@ -92,6 +92,12 @@ bool tsr_payload_strings_clean (const ProtobufCMessageDescriptor *descriptor, co
 
 #define TSR_METHOD_READ_ONLY 1u     //  no effect to protect: reply not stored
 #define TSR_METHOD_SECRET_REPLY 2u  //  reply sent once; a retry is refused, nothing stored
+//  Requests of the method waiting together at a worker share one
+//  transaction (group commit), each in a savepoint of its own: a refusal
+//  undoes only its own statements, and every reply waits for the commit.
+//  For a handler that keeps its last statements for the commit
+//  (tsr_db_at_commit) and neither commits nor rolls back itself.
+#define TSR_METHOD_BATCHED 4u
 
 typedef struct {
     const char *name;               //  the rpc name in the service's .proto
