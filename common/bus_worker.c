@@ -27,7 +27,7 @@
 //  one more request's, and while the first has waited less than this long.
 #define S_BATCH_MAX 16
 #define S_BATCH_AT_COMMIT_ROOM 8
-#define S_BATCH_WAIT_US 5000
+#define S_BATCH_WAIT_US 20000
 
 //  A reply held until its batch commits.
 typedef struct {
