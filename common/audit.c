@@ -129,6 +129,18 @@ tsr_audit_append (tsr_db_t *db, const char *actor, const char *action,
 }
 
 int
+tsr_audit_append_json (tsr_db_t *db, const char *actor, const char *action,
+                       const char *subject, const char *trace_id, tsr_json_t **json_p)
+{
+    char *details = NULL;
+    if (json_p && *json_p && !(details = tsr_json_finish (json_p)))
+        return -1;      //  out of memory: no row without its details
+    int rc = tsr_audit_append (db, actor, action, subject, trace_id, details);
+    free (details);
+    return rc;
+}
+
+int
 tsr_audit_append_at_commit (tsr_db_t *db, const char *actor, const char *action,
                             const char *subject, const char *trace_id, const char *details)
 {

@@ -177,12 +177,7 @@ int
 revocation_audit (tsr_db_t *db, const char *actor, const char *action, const char *subject,
                   const char *trace_id, tsr_json_t **json_p)
 {
-    char *details = NULL;
-    if (json_p && *json_p && !(details = tsr_json_finish (json_p)))
-        return -1;      //  out of memory: no row without its details
-    int rc = tsr_audit_append (db, actor, action, subject, trace_id, details);
-    free (details);
-    return rc;
+    return tsr_audit_append_json (db, actor, action, subject, trace_id, json_p);
 }
 
 int

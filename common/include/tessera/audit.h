@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 #include "tessera/db.h"
+#include "tessera/json.h"
 
 #define TSR_AUDIT_HASH_SIZE 32
 
@@ -51,7 +52,12 @@ void tsr_audit_hash (const tsr_audit_entry_t *entry,
 //  ("{}"). Returns 0, or -1 (see tsr_db_error).
 int tsr_audit_append (tsr_db_t *db, const char *actor, const char *action,
                       const char *subject, const char *trace_id, const char *details);
-//  The same, sent with the transaction's COMMIT (tsr_db_at_commit), so the
+//  The same, the details being a JSON object still built (*json_p is
+//  finished and freed; json_p or *json_p NULL: no details). -1, and no row,
+//  when they cannot be finished (out of memory).
+int tsr_audit_append_json (tsr_db_t *db, const char *actor, const char *action,
+                           const char *subject, const char *trace_id, tsr_json_t **json_p);
+//  tsr_audit_append sent with the transaction's COMMIT (tsr_db_at_commit), so the
 //  head is locked only through the commit; a failure then rolls the
 //  transaction back. at_unix_us is when this is called: rows are chained in
 //  the order their transactions commit, so the times of neighbouring rows
