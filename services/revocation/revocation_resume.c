@@ -36,15 +36,11 @@
 #define S_REMOVE TESSERA__V1__REVOCATION_REASON__REVOCATION_REASON_REMOVE_FROM_CRL
 
 typedef struct {
-    char id [REVOCATION_ID_MAX + 1];            //  this resume's
+    revocation_suspension_head_t head;          //  first; id: this resume's
     char suspension_id [REVOCATION_ID_MAX + 1];
-    char operator_id [REVOCATION_ID_MAX + 1];
-    char card_uuid [REVOCATION_UUID_MAX + 1];
     char holder_id [REVOCATION_ID_MAX + 1];
     int card_previous_state;
     int requester_role;
-    size_t count;
-    char serials [REVOCATION_SERIALS_MAX][REVOCATION_SERIAL_HEX_MAX + 1];
     const char *outcomes [REVOCATION_SERIALS_MAX];
 } s_resume_t;
 
@@ -67,7 +63,8 @@ s_suspension (tsr_call_t *call, s_resume_t *self, const char *where, const char 
     else {
         snprintf (self->suspension_id, sizeof self->suspension_id, "%s", PQgetvalue (res, 0, 0));
         snprintf (self->holder_id, sizeof self->holder_id, "%s", PQgetvalue (res, 0, 1));
-        snprintf (self->card_uuid, sizeof self->card_uuid, "%s", PQgetvalue (res, 0, 2));
+        snprintf (self->head.card_uuid, sizeof self->head.card_uuid, "%s",
+                  PQgetvalue (res, 0, 2));
         self->card_previous_state = (int) strtol (PQgetvalue (res, 0, 3), NULL, 10);
     }
     PQclear (res);
@@ -101,8 +98,8 @@ s_not_suspended (tsr_call_t *call, size_t index, const char *serial_hex)
 static tsr_status_t
 s_by_serials (tsr_call_t *call, s_resume_t *self)
 {
-    for (size_t i = 0; i < self->count; i++) {
-        const char *values [] = { self->serials [i] };
+    for (size_t i = 0; i < self->head.count; i++) {
+        const char *values [] = { self->head.serials [i] };
         PGresult *res = tsr_db_query (call->db, "SELECT suspension_id FROM suspension_serials"
                                       " WHERE serial_hex = $1 AND open", 1, values);
         if (!res)
@@ -112,7 +109,7 @@ s_by_serials (tsr_call_t *call, s_resume_t *self)
             snprintf (suspension_id, sizeof suspension_id, "%s", PQgetvalue (res, 0, 0));
         PQclear (res);
         if (!*suspension_id)
-            return s_not_suspended (call, i, self->serials [i]);
+            return s_not_suspended (call, i, self->head.serials [i]);
         tsr_status_t status;
         if (i == 0
         &&  (status = s_suspension (call, self, "s.suspension_id = $1 AND s.state = 1",
@@ -121,16 +118,16 @@ s_by_serials (tsr_call_t *call, s_resume_t *self)
         if (strcmp (suspension_id, self->suspension_id) != 0)
             return tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s is in "
                                   "suspension %s, serials[0] in %s: resume one suspension at "
-                                  "a time", i, self->serials [i], suspension_id,
+                                  "a time", i, self->head.serials [i], suspension_id,
                                   self->suspension_id);
-        if (*self->card_uuid)
+        if (*self->head.card_uuid)
             return tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s was "
                                   "suspended with card %s: resume the card", i,
-                                  self->serials [i], self->card_uuid);
-        if (revocation_ca_state (call, self->serials [i]) == S_REVOKED)
+                                  self->head.serials [i], self->head.card_uuid);
+        if (revocation_ca_state (call, self->head.serials [i]) == S_REVOKED)
             return tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s was "
                                   "revoked while suspended: a revocation is final", i,
-                                  self->serials [i]);
+                                  self->head.serials [i]);
     }
     return S_OK;
 }
@@ -140,7 +137,7 @@ static tsr_status_t
 s_by_card (tsr_call_t *call, s_resume_t *self)
 {
     char card_uuid [REVOCATION_UUID_MAX + 1];
-    snprintf (card_uuid, sizeof card_uuid, "%s", self->card_uuid);
+    snprintf (card_uuid, sizeof card_uuid, "%s", self->head.card_uuid);
     tsr_status_t status = s_suspension (call, self, "s.card_uuid = $1 AND s.state = 1",
                                         card_uuid, "card_uuid");
     if (status != S_OK)
@@ -150,9 +147,9 @@ s_by_card (tsr_call_t *call, s_resume_t *self)
                                   " suspension_id = $1 AND open ORDER BY position", 1, values);
     if (!res)
         return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the suspensions");
-    for (int i = 0; i < PQntuples (res) && self->count < REVOCATION_SERIALS_MAX; i++)
-        snprintf (self->serials [self->count++], REVOCATION_SERIAL_HEX_MAX + 1, "%s",
-                  PQgetvalue (res, i, 0));
+    for (int i = 0; i < PQntuples (res) && self->head.count < REVOCATION_SERIALS_MAX; i++)
+        snprintf (self->head.serials [self->head.count++], REVOCATION_SERIAL_HEX_MAX + 1,
+                  "%s", PQgetvalue (res, i, 0));
     PQclear (res);
     return S_OK;
 }
@@ -162,18 +159,19 @@ s_by_card (tsr_call_t *call, s_resume_t *self)
 static tsr_status_t
 s_release (tsr_call_t *call, s_resume_t *self)
 {
-    for (size_t i = 0; i < self->count; i++) {
+    for (size_t i = 0; i < self->head.count; i++) {
         char message [160] = "";
         int after = 0;
-        tsr_status_t code = revocation_hold_call (call, "release", self->id, self->serials [i],
-                                                  S_REMOVE, &after, message, sizeof message);
-        int state = code == S_PRECONDITION ? revocation_ca_state (call, self->serials [i]) : 0;
+        tsr_status_t code = revocation_hold_call (call, "release", self->head.id,
+                                                  self->head.serials [i], S_REMOVE, &after,
+                                                  message, sizeof message);
+        int state = code == S_PRECONDITION ? revocation_ca_state (call, self->head.serials [i]) : 0;
         self->outcomes [i] = code == S_OK ? "released"
                            : state == S_REVOKED ? "revoked meanwhile"
                            : state == S_GOOD ? "released already" : NULL;
         if (!self->outcomes [i])
             return tsr_call_fail (call, S_UNAVAILABLE, "ca did not release %s (%s: %.120s); "
-                                  "retry with the same request id", self->serials [i],
+                                  "retry with the same request id", self->head.serials [i],
                                   tsr_status_name (code), message);
     }
     return S_OK;
@@ -185,21 +183,22 @@ s_record (tsr_call_t *call, const s_resume_t *self,
           const Tessera__V1__ResumeCertificatesRequest *request)
 {
     const char *released [REVOCATION_SERIALS_MAX];
-    for (size_t i = 0; i < self->count; i++) {
-        const char *values [] = { self->suspension_id, self->serials [i], self->outcomes [i] };
+    for (size_t i = 0; i < self->head.count; i++) {
+        const char *values [] = { self->suspension_id, self->head.serials [i],
+                                  self->outcomes [i] };
         PGresult *res = tsr_db_query (call->db, "UPDATE suspension_serials SET open = false,"
                                       " released_at = now(), ca_outcome = $3"
                                       " WHERE suspension_id = $1 AND serial_hex = $2", 3, values);
         PQclear (res);
         if (!res)
             return tsr_call_fail (call, S_UNAVAILABLE, "cannot record the resume");
-        released [i] = self->serials [i];
+        released [i] = self->head.serials [i];
     }
     char role [4], reason [4];
     snprintf (role, sizeof role, "%d", self->requester_role);
     snprintf (reason, sizeof reason, "%d", (int) request->reason);
     const char *values [] = { self->suspension_id, request->requester_person_id, role, reason,
-                              request->note, self->operator_id, call->caller_key };
+                              request->note, self->head.operator_id, call->caller_key };
     PGresult *res = tsr_db_query (call->db,
         "UPDATE suspensions SET resume_requester_person_id = $2, resume_requester_role = $3,"
         " resume_reason = $4, resume_note = $5, resumed_by_operator_id = $6,"
@@ -213,13 +212,13 @@ s_record (tsr_call_t *call, const s_resume_t *self,
         return tsr_call_fail (call, S_UNAVAILABLE, "cannot record the resume");
     revocation_suspension_step_t step = {
         .action = "revocation.resumed", .event = "certificate.resumed",
-        .suspension_id = self->suspension_id, .resume_id = self->id, .state = state,
+        .suspension_id = self->suspension_id, .resume_id = self->head.id, .state = state,
         .holder_id = self->holder_id, .requester_id = request->requester_person_id,
-        .requester_role = self->requester_role, .card_uuid = self->card_uuid,
-        .card_state = self->card_previous_state, .serials = released, .count = self->count,
+        .requester_role = self->requester_role, .card_uuid = self->head.card_uuid,
+        .card_state = self->card_previous_state, .serials = released, .count = self->head.count,
         .reason = (int) request->reason,
         .reason_name = revocation_resume_reason_name ((int) request->reason),
-        .note = request->note, .operator_id = self->operator_id };
+        .note = request->note, .operator_id = self->head.operator_id };
     return revocation_suspension_finish (call, &step, "resumed: the holds are released");
 }
 
@@ -232,21 +231,15 @@ revocation_handle_resume (tsr_call_t *call)
             call, &tessera__v1__resume_certificates_request__descriptor, &status);
     if (!request)
         return status;
-    s_resume_t *self = calloc (1, sizeof *self);
     Tessera__V1__Card *card = NULL;
     revocation_suspension_input_t input = {
         .card_uuid = request->card_uuid, .serials = request->serials,
         .serial_count = request->n_serials, .requester_person_id = request->requester_person_id,
         .reason = (int) request->reason, .reason_max = 5, .note = request->note };
-    if (!self) {
-        status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "out of memory");
+    s_resume_t *self = revocation_suspension_open (call, &input, "re", sizeof *self, &status);
+    if (!self)
         goto done;
-    }
-    if ((status = revocation_suspension_start (call, &input, self->serials, self->card_uuid,
-                                               self->operator_id, "re", self->id)) != S_OK)
-        goto done;
-    bool by_card = *self->card_uuid != 0;
-    self->count = by_card ? 0 : request->n_serials;
+    bool by_card = *self->head.card_uuid != 0;
     if ((status = by_card ? s_by_card (call, self) : s_by_serials (call, self)) != S_OK
     ||  (status = revocation_suspension_requester (call, request->requester_person_id,
                                                    self->holder_id, &self->requester_role))
@@ -254,9 +247,9 @@ revocation_handle_resume (tsr_call_t *call)
         goto done;
     if (by_card
     &&  (status = revocation_card_change (
-            call, self->card_uuid, self->card_previous_state, "resume", self->id,
+            call, self->head.card_uuid, self->card_previous_state, "resume", self->head.id,
             revocation_resume_reason_name ((int) request->reason), request->note,
-            self->operator_id, "resume", &card)) != S_OK)
+            self->head.operator_id, "resume", &card)) != S_OK)
         goto done;
     if ((status = s_release (call, self)) == S_OK)
         status = s_record (call, self, request);

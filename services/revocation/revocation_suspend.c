@@ -41,15 +41,11 @@
 
 //  What the handler gathers before it changes anything.
 typedef struct {
-    char id [REVOCATION_ID_MAX + 1];
-    char operator_id [REVOCATION_ID_MAX + 1];
-    char card_uuid [REVOCATION_UUID_MAX + 1];
+    revocation_suspension_head_t head;          //  first; serials: the candidates
     char holder_id [REVOCATION_ID_MAX + 1];
     char organisation_id [REVOCATION_ID_MAX + 1];
     int requester_role;
     int card_previous_state;
-    size_t count;               //  candidates (named, or the card's)
-    char serials [REVOCATION_SERIALS_MAX][REVOCATION_SERIAL_HEX_MAX + 1];
     int states [REVOCATION_SERIALS_MAX];        //  at ca before
     bool held [REVOCATION_SERIALS_MAX];         //  put on hold by this suspension
 } s_suspend_t;
@@ -61,9 +57,9 @@ static tsr_status_t
 s_certificates (tsr_call_t *call, s_suspend_t *self, bool by_card)
 {
     revocation_state_t *state = call->state;
-    for (size_t i = 0; i < self->count; i++) {
+    for (size_t i = 0; i < self->head.count; i++) {
         Tessera__V1__GetCertificateRequest request = TESSERA__V1__GET_CERTIFICATE_REQUEST__INIT;
-        request.serial_hex = self->serials [i];
+        request.serial_hex = self->head.serials [i];
         Tessera__V1__CertificateRecord *record = NULL;
         char message [160] = "";
         tsr_status_t status = tsr_peer_call (
@@ -72,10 +68,10 @@ s_certificates (tsr_call_t *call, s_suspend_t *self, bool by_card)
             (ProtobufCMessage **) &record, message, sizeof message);
         if (status == S_NOT_FOUND || status == S_INVALID)
             return tsr_call_fail (call, S_NOT_FOUND, "serials[%zu]: ca issued no certificate %s",
-                                  i, self->serials [i]);
+                                  i, self->head.serials [i]);
         if (status != S_OK)
             return tsr_call_fail (call, S_UNAVAILABLE, "cannot read certificate %s at ca "
-                                  "(%.120s); retry", self->serials [i], message);
+                                  "(%.120s); retry", self->head.serials [i], message);
         if (!*self->holder_id && revocation_id_valid (record->holder_id))
             snprintf (self->holder_id, sizeof self->holder_id, "%s", record->holder_id);
         bool holders = strcmp (record->holder_id, self->holder_id) == 0;
@@ -84,10 +80,11 @@ s_certificates (tsr_call_t *call, s_suspend_t *self, bool by_card)
         if (!holders)
             return tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s is not "
                                   "holder %s's: one holder per suspension", i,
-                                  self->serials [i], self->holder_id);
+                                  self->head.serials [i], self->holder_id);
         if (!by_card && self->states [i] == S_REVOKED)
             return tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s is "
-                                  "revoked: there is nothing to suspend", i, self->serials [i]);
+                                  "revoked: there is nothing to suspend", i,
+                                  self->head.serials [i]);
     }
     return S_OK;
 }
@@ -97,27 +94,27 @@ static tsr_status_t
 s_open_check (tsr_call_t *call, const s_suspend_t *self)
 {
     tsr_status_t status = S_OK;
-    if (*self->card_uuid) {
-        const char *values [] = { self->card_uuid };
+    if (*self->head.card_uuid) {
+        const char *values [] = { self->head.card_uuid };
         PGresult *res = tsr_db_query (call->db, "SELECT suspension_id FROM suspensions"
                                       " WHERE card_uuid = $1 AND state = 1", 1, values);
         if (!res)
             return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the suspensions");
         if (PQntuples (res) > 0)
             status = tsr_call_fail (call, S_PRECONDITION, "card_uuid: card %s is suspended "
-                                    "already (suspension %s)", self->card_uuid,
+                                    "already (suspension %s)", self->head.card_uuid,
                                     PQgetvalue (res, 0, 0));
         PQclear (res);
     }
-    for (size_t i = 0; status == S_OK && i < self->count; i++) {
-        const char *values [] = { self->serials [i] };
+    for (size_t i = 0; status == S_OK && i < self->head.count; i++) {
+        const char *values [] = { self->head.serials [i] };
         PGresult *res = tsr_db_query (call->db, "SELECT suspension_id FROM suspension_serials"
                                       " WHERE serial_hex = $1 AND open", 1, values);
         if (!res)
             return tsr_call_fail (call, S_UNAVAILABLE, "cannot read the suspensions");
         if (PQntuples (res) > 0)
             status = tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s is "
-                                    "suspended already (suspension %s)", i, self->serials [i],
+                                    "suspended already (suspension %s)", i, self->head.serials [i],
                                     PQgetvalue (res, 0, 0));
         PQclear (res);
     }
@@ -131,14 +128,15 @@ s_open_check (tsr_call_t *call, const s_suspend_t *self)
 static tsr_status_t
 s_hold (tsr_call_t *call, s_suspend_t *self, bool by_card, bool first_pass)
 {
-    for (size_t i = 0; i < self->count; i++) {
+    for (size_t i = 0; i < self->head.count; i++) {
         bool on_hold = self->states [i] == S_ON_HOLD;
         if (first_pass != on_hold || self->states [i] == S_REVOKED)
             continue;
         char message [160] = "";
         int after = 0;
-        tsr_status_t code = revocation_hold_call (call, "hold", self->id, self->serials [i],
-                                                  S_HOLD, &after, message, sizeof message);
+        tsr_status_t code = revocation_hold_call (call, "hold", self->head.id,
+                                                  self->head.serials [i], S_HOLD, &after,
+                                                  message, sizeof message);
         if (code == S_OK)
             self->held [i] = true;
         else
@@ -147,11 +145,11 @@ s_hold (tsr_call_t *call, s_suspend_t *self, bool by_card, bool first_pass)
         else
         if (code == S_PRECONDITION && on_hold)
             return tsr_call_fail (call, S_PRECONDITION, "serials[%zu]: certificate %s is on "
-                                  "hold already", i, self->serials [i]);
+                                  "hold already", i, self->head.serials [i]);
         else
             return tsr_call_fail (call, code == S_PRECONDITION ? S_PRECONDITION : S_UNAVAILABLE,
                                   "ca did not put %s on hold (%s: %.120s); retry with the same "
-                                  "request id", self->serials [i], tsr_status_name (code),
+                                  "request id", self->head.serials [i], tsr_status_name (code),
                                   message);
     }
     return S_OK;
@@ -167,11 +165,11 @@ s_record (tsr_call_t *call, const s_suspend_t *self,
     snprintf (role, sizeof role, "%d", self->requester_role);
     snprintf (reason, sizeof reason, "%d", (int) request->reason);
     snprintf (previous, sizeof previous, "%d", self->card_previous_state);
-    const char *values [] = { self->id, self->holder_id, self->organisation_id,
+    const char *values [] = { self->head.id, self->holder_id, self->organisation_id,
                               request->requester_person_id, role,
-                              *self->card_uuid ? self->card_uuid : NULL,
-                              *self->card_uuid ? previous : NULL, reason, request->note,
-                              self->operator_id, call->caller_key };
+                              *self->head.card_uuid ? self->head.card_uuid : NULL,
+                              *self->head.card_uuid ? previous : NULL, reason, request->note,
+                              self->head.operator_id, call->caller_key };
     PGresult *res = tsr_db_query (call->db,
         "INSERT INTO suspensions (suspension_id, state, holder_person_id, organisation_id,"
         " requester_person_id, requester_role, card_uuid, card_previous_state, reason, note,"
@@ -182,27 +180,28 @@ s_record (tsr_call_t *call, const s_suspend_t *self,
         return tsr_call_fail (call, S_UNAVAILABLE, "cannot record the suspension");
     const char *held [REVOCATION_SERIALS_MAX];
     size_t held_count = 0;
-    for (size_t i = 0; i < self->count; i++) {
+    for (size_t i = 0; i < self->head.count; i++) {
         if (!self->held [i])
             continue;
         snprintf (position, sizeof position, "%zu", held_count);
-        const char *row [] = { self->id, position, self->serials [i] };
+        const char *row [] = { self->head.id, position, self->head.serials [i] };
         res = tsr_db_query (call->db, "INSERT INTO suspension_serials (suspension_id, position,"
                             " serial_hex) VALUES ($1, $2, $3)", 3, row);
         PQclear (res);
         if (!res)
             return tsr_call_fail (call, S_UNAVAILABLE, "cannot record the suspension");
-        held [held_count++] = self->serials [i];
+        held [held_count++] = self->head.serials [i];
     }
     revocation_suspension_step_t step = {
         .action = "revocation.suspended", .event = "certificate.suspended",
-        .suspension_id = self->id, .state = TESSERA__V1__SUSPENSION_STATE__SUSPENSION_STATE_SUSPENDED,
+        .suspension_id = self->head.id,
+        .state = TESSERA__V1__SUSPENSION_STATE__SUSPENSION_STATE_SUSPENDED,
         .holder_id = self->holder_id, .requester_id = request->requester_person_id,
-        .requester_role = self->requester_role, .card_uuid = self->card_uuid,
+        .requester_role = self->requester_role, .card_uuid = self->head.card_uuid,
         .card_state = self->card_previous_state, .serials = held, .count = held_count,
         .reason = (int) request->reason,
         .reason_name = revocation_suspension_reason_name ((int) request->reason),
-        .note = request->note, .operator_id = self->operator_id };
+        .note = request->note, .operator_id = self->head.operator_id };
     return revocation_suspension_finish (call, &step, "suspended: the certificates are on hold");
 }
 
@@ -213,14 +212,15 @@ static tsr_status_t
 s_card (tsr_call_t *call, s_suspend_t *self)
 {
     Tessera__V1__Card *card = NULL;
-    tsr_status_t status = revocation_card_get (call, self->card_uuid, &card);
+    tsr_status_t status = revocation_card_get (call, self->head.card_uuid, &card);
     if (status != S_OK)
         return status;
     snprintf (self->holder_id, sizeof self->holder_id, "%s", card->person_id);
     for (size_t i = 0; i < card->n_certificates; i++) {
         char serial [REVOCATION_SERIAL_HEX_MAX + 1];
         if (revocation_serial_normalise (card->certificates [i]->serial_hex, serial))
-            snprintf (self->serials [self->count++], REVOCATION_SERIAL_HEX_MAX + 1, "%s", serial);
+            snprintf (self->head.serials [self->head.count++], REVOCATION_SERIAL_HEX_MAX + 1,
+                      "%s", serial);
     }
     tessera__v1__card__free_unpacked (card, NULL);
     return S_OK;
@@ -253,21 +253,15 @@ revocation_handle_suspend (tsr_call_t *call)
             call, &tessera__v1__suspend_certificates_request__descriptor, &status);
     if (!request)
         return status;
-    s_suspend_t *self = calloc (1, sizeof *self);
     Tessera__V1__Card *card = NULL;
     revocation_suspension_input_t input = {
         .card_uuid = request->card_uuid, .serials = request->serials,
         .serial_count = request->n_serials, .requester_person_id = request->requester_person_id,
         .reason = (int) request->reason, .reason_max = 6, .note = request->note };
-    if (!self) {
-        status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "out of memory");
+    s_suspend_t *self = revocation_suspension_open (call, &input, "su", sizeof *self, &status);
+    if (!self)
         goto done;
-    }
-    if ((status = revocation_suspension_start (call, &input, self->serials, self->card_uuid,
-                                               self->operator_id, "su", self->id)) != S_OK)
-        goto done;
-    bool by_card = *self->card_uuid != 0;
-    self->count = by_card ? 0 : request->n_serials;
+    bool by_card = *self->head.card_uuid != 0;
     if ((by_card && (status = s_card (call, self)) != S_OK)
     ||  (status = s_certificates (call, self, by_card)) != S_OK
     ||  (!*self->holder_id && (status = tsr_call_fail (call, S_PRECONDITION, "ca gives no "
@@ -278,10 +272,10 @@ revocation_handle_suspend (tsr_call_t *call)
         goto done;
     if (by_card) {
         if ((status = revocation_card_change (
-                call, self->card_uuid, TESSERA__V1__CARD_STATE__CARD_STATE_SUSPENDED,
-                "suspension", self->id,
+                call, self->head.card_uuid, TESSERA__V1__CARD_STATE__CARD_STATE_SUSPENDED,
+                "suspension", self->head.id,
                 revocation_suspension_reason_name ((int) request->reason), request->note,
-                self->operator_id, "suspend", &card)) != S_OK)
+                self->head.operator_id, "suspend", &card)) != S_OK)
             goto done;
         self->card_previous_state = (int) card->suspended_from_state;
     }

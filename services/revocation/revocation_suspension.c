@@ -182,19 +182,25 @@ revocation_ca_state (tsr_call_t *call, const char *serial_hex)
     return state;
 }
 
-tsr_status_t
-revocation_suspension_start (tsr_call_t *call, const revocation_suspension_input_t *input,
-                             char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
-                             char card_uuid [REVOCATION_UUID_MAX + 1],
-                             char operator_id [REVOCATION_ID_MAX + 1], const char *prefix,
-                             char id [REVOCATION_ID_MAX + 1])
+void *
+revocation_suspension_open (tsr_call_t *call, const revocation_suspension_input_t *input,
+                            const char *prefix, size_t size, tsr_status_t *status)
 {
-    tsr_status_t status = revocation_suspension_check (call, input, serials, card_uuid);
-    if (status == S_OK)
-        status = revocation_caller_operator (call, operator_id);
-    if (status == S_OK)
-        revocation_suspension_id (call, prefix, id);
-    return status;
+    revocation_suspension_head_t *head = calloc (1, size);
+    if (!head) {
+        *status = tsr_call_fail (call, TESSERA__V1__STATUS__STATUS_INTERNAL, "out of memory");
+        return NULL;
+    }
+    *status = revocation_suspension_check (call, input, head->serials, head->card_uuid);
+    if (*status == S_OK)
+        *status = revocation_caller_operator (call, head->operator_id);
+    if (*status != S_OK) {
+        free (head);
+        return NULL;
+    }
+    revocation_suspension_id (call, prefix, head->id);
+    head->count = *head->card_uuid ? 0 : input->serial_count;
+    return head;
 }
 
 int

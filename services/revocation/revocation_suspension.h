@@ -81,14 +81,23 @@ tsr_status_t revocation_hold_call (tsr_call_t *call, const char *prefix, const c
 //  answer.
 int revocation_ca_state (tsr_call_t *call, const char *serial_hex);
 
-//  The bounds, then the calling operator (enrollment) and the call's id
-//  (revocation_suspension_id with prefix). STATUS_OK or the refusal set.
-tsr_status_t revocation_suspension_start (tsr_call_t *call,
-                                          const revocation_suspension_input_t *input,
-                                          char serials [][REVOCATION_SERIAL_HEX_MAX + 1],
-                                          char card_uuid [REVOCATION_UUID_MAX + 1],
-                                          char operator_id [REVOCATION_ID_MAX + 1],
-                                          const char *prefix, char id [REVOCATION_ID_MAX + 1]);
+//  What both handlers know once the request is opened
+//  (revocation_suspension_open); the state of each begins with one.
+typedef struct {
+    char id [REVOCATION_ID_MAX + 1];            //  the call's (revocation_suspension_id)
+    char operator_id [REVOCATION_ID_MAX + 1];   //  the calling operator (enrollment)
+    char card_uuid [REVOCATION_UUID_MAX + 1];   //  in lower case; "" when serials are named
+    size_t count;                               //  serials: the named ones, none for a card
+    char serials [REVOCATION_SERIALS_MAX][REVOCATION_SERIAL_HEX_MAX + 1];
+} revocation_suspension_head_t;
+
+//  How both handlers open, the request unpacked: a zeroed state of size
+//  bytes, a struct whose first member is a revocation_suspension_head_t,
+//  the head filled from input: the bounds, then the calling operator
+//  (enrollment) and the call's id (revocation_suspension_id with prefix).
+//  The state (free it), or NULL and the refusal in *status.
+void *revocation_suspension_open (tsr_call_t *call, const revocation_suspension_input_t *input,
+                                  const char *prefix, size_t size, tsr_status_t *status);
 
 //  One step of a suspension, as the audit trail and the event tell it.
 typedef struct {
