@@ -89,11 +89,8 @@ s_audit (tsr_call_t *call, const char *action, const char *ceremony_id, const ch
         tsr_json_str (json, "custodian", name);
     tsr_json_int (json, "shares_presented", presented);
     tsr_json_int (json, "threshold", threshold);
-    char *details = tsr_json_finish (&json);
-    int rc = details ? tsr_audit_append (call->db, call->caller_key, action, ceremony_id,
-                                         call->request->trace_id, details) : -1;
-    free (details);
-    return rc;
+    return json ? tsr_audit_append_json (call->db, call->caller_key, action, ceremony_id,
+                                         call->request->trace_id, &json) : -1;
 }
 
 static int

@@ -293,11 +293,8 @@ s_store (tsr_call_t *call, s_request_t *request, const char *ceremony_id, s_made
     tsr_json_str (json, "issuing_sha256", made->issuing_sha256);
     tsr_json_int (json, "threshold", request->threshold);
     tsr_json_raw (json, "custodians", custodians);
-    char *details = tsr_json_finish (&json);
-    int rc = details ? tsr_audit_append (call->db, call->caller_key, "ca.ceremony", ceremony_id,
-                                         call->request->trace_id, details) : -1;
-    free (details);
-    if (rc)
+    if (!json || tsr_audit_append_json (call->db, call->caller_key, "ca.ceremony", ceremony_id,
+                                        call->request->trace_id, &json))
         return -1;
     Tessera__V1__CeremonyCompleted event = TESSERA__V1__CEREMONY_COMPLETED__INIT;
     event.ceremony_id = (char *) ceremony_id;

@@ -131,11 +131,8 @@ s_store (tsr_call_t *call, const char *issuer, const uint8_t *der, size_t der_si
     tsr_json_int (json, "delta_base", (int64_t) base);
     tsr_json_int (json, "entries", (int64_t) entry_count);
     tsr_json_int (json, "next_update_unix", (int64_t) (now + hours * 3600));
-    char *details = tsr_json_finish (&json);
-    int rc = details ? tsr_audit_append (call->db, call->caller_key, "ca.crl_signed", number_text,
-                                         call->request->trace_id, details) : -1;
-    free (details);
-    return rc;
+    return json ? tsr_audit_append_json (call->db, call->caller_key, "ca.crl_signed",
+                                         number_text, call->request->trace_id, &json) : -1;
 }
 
 tsr_status_t

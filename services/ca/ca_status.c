@@ -92,12 +92,9 @@ s_record (tsr_call_t *call, const char *serial_hex, int rfc_reason, int new_stat
     tsr_json_int (json, "reason", rfc_reason);
     tsr_json_int (json, "state", new_state);
     tsr_json_str (json, "revocation_request_id", revocation_request_id);
-    char *details = tsr_json_finish (&json);
     const char *action = new_state == S_GOOD ? "ca.certificate_released" : "ca.certificate_revoked";
-    int rc = details ? tsr_audit_append (call->db, call->caller_key, action, serial_hex,
-                                         call->request->trace_id, details) : -1;
-    free (details);
-    if (rc)
+    if (!json || tsr_audit_append_json (call->db, call->caller_key, action, serial_hex,
+                                        call->request->trace_id, &json))
         return -1;
     Tessera__V1__CertificateRevoked event = TESSERA__V1__CERTIFICATE_REVOKED__INIT;
     event.serial_hex = (char *) serial_hex;

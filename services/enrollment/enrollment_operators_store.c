@@ -99,13 +99,9 @@ s_audit (tsr_db_t *db, const enrollment_operator_t *operator,
     if (change->reason && *change->reason)
         tsr_json_str (json, "reason", change->reason);
     tsr_json_str (json, "changed_by_operator_id", change->actor_id);
-    char *details = tsr_json_finish (&json);
-    int rc = details ? tsr_audit_append (db, change->actor_key, action,
+    return json ? tsr_audit_append_json (db, change->actor_key, action,
                                          operator->message.operator_id, change->trace_id,
-                                         details)
-                     : -1;
-    free (details);
-    return rc;
+                                         &json) : -1;
 }
 
 static int

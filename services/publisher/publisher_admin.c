@@ -77,14 +77,11 @@ publisher_handle_publish_now (tsr_call_t *call)
     tsr_json_str (json, "kind", delta_only ? "delta" : "full");
     tsr_json_str (json, "reason", request->reason);
     tsr_json_int (json, "crl_number", (int64_t) rows [0].number);
-    char *details = tsr_json_finish (&json);
-    if (!details || tsr_audit_append (call->db, call->caller_key, "publisher.publish_now", sha256,
-                                      call->request->trace_id, details)) {
-        free (details);
+    if (!json || tsr_audit_append_json (call->db, call->caller_key, "publisher.publish_now",
+                                        sha256, call->request->trace_id, &json)) {
         status = tsr_call_fail (call, S_UNAVAILABLE, "cannot record the request");
         goto done;
     }
-    free (details);
     Tessera__V1__CrlInfo infos [2], *list [2];
     publisher_crl_info_text_t texts [2];
     for (size_t i = 0; i < count; i++) {
