@@ -1065,20 +1065,12 @@ def personalise(system, pcsc, holder, work):
     private pcscd: (card_uuid, activation code, serials), the code opened
     from perso's "pin_mailer.ready" as mail would."""
     from pcsc import VirtualCard
+    from test_perso import personalised_job
     system.add_operator("persoop", "perso")
     card = VirtualCard(pcsc, work / "card.state")
     card.init()
     card.insert()
-    job = bus(system, "perso", "StartJob", perso_pb2.StartJobRequest(
-        card_request_id=holder["card_request_id"], reader_name=pcsc.reader_name), "persoop",
-        perso_pb2.PersoJob)
-    deadline = time.time() + 90
-    while job.state not in (perso_pb2.PERSO_JOB_STATE_SUCCEEDED, perso_pb2.PERSO_JOB_STATE_FAILED):
-        assert time.time() < deadline, "personalisation did not finish"
-        time.sleep(0.3)
-        job = bus(system, "perso", "GetJob", perso_pb2.GetJobRequest(job_id=job.job_id),
-                  "persoop", perso_pb2.PersoJob)
-    assert job.state == perso_pb2.PERSO_JOB_STATE_SUCCEEDED, job.failure_reason
+    job = personalised_job(system, pcsc, holder["card_request_id"])
     conn = system.cluster.connect()
     try:
         with conn.cursor() as cur:
