@@ -82,6 +82,63 @@ s_print_json_or_text (cli_t *cli, tsr_json_t **json_p, const char *text)
     }
 }
 
+//  The ceremony's certificates and shares into the folder args, then its
+//  summary.
+static int
+s_write_ceremony (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                  const void *args)
+{
+    (void) reply;
+    const char *out = args;
+    Tessera__V1__CeremonyReply *made = (Tessera__V1__CeremonyReply *) message;
+    char path [1024];
+    snprintf (path, sizeof path, "%s/root.pem", out);
+    if (s_write_pem (path, made->root_certificate_der.data, made->root_certificate_der.len, false))
+        return cli_fail (cli, CLI_FAILED, "cannot write", path);
+    snprintf (path, sizeof path, "%s/issuing.pem", out);
+    if (s_write_pem (path, made->issuing_certificate_der.data, made->issuing_certificate_der.len, false))
+        return cli_fail (cli, CLI_FAILED, "cannot write", path);
+    for (size_t i = 0; i < made->n_shares; i++) {
+        Tessera__V1__Share *share_message = made->shares [i];
+        char folder [1024], stem [1100], written [1200], err [256];
+        snprintf (folder, sizeof folder, "%s/%s", out, share_message->custodian->name);
+        if (mkdir (folder, 0700) && errno != EEXIST)
+            return cli_fail (cli, CLI_FAILED, "cannot create the custodian's folder", folder);
+        snprintf (stem, sizeof stem, "%s/ca-%s", folder, made->ceremony_id);
+        ca_share_t share = { .x = (uint8_t) share_message->index, .size = share_message->data.len };
+        if (share.size > CA_SECRET_MAX)
+            return cli_fail (cli, CLI_FAILED, "a share in the reply is too large", NULL);
+        memcpy (share.bytes, share_message->data.data, share.size);
+        int written_rc = ca_shares_write_file (&share, stem, written, sizeof written, err, sizeof err);
+        ca_share_wipe (&share);
+        OPENSSL_cleanse (share_message->data.data, share_message->data.len);
+        if (written_rc)
+            return cli_fail (cli, CLI_FAILED, "cannot write a share", err);
+        if (!cli->json)
+            printf ("share %u of %zu for %s: %s\n", share_message->index, made->n_shares,
+                    share_message->custodian->name, written);
+    }
+    tsr_json_t *json = tsr_json_new ();
+    tsr_json_bool (json, "ok", true);
+    tsr_json_str (json, "ceremony_id", made->ceremony_id);
+    tsr_json_str (json, "root_sha256", made->root_sha256);
+    tsr_json_str (json, "issuing_sha256", made->issuing_sha256);
+    tsr_json_int (json, "threshold", made->threshold);
+    tsr_json_int (json, "shares", (int64_t) made->n_shares);
+    tsr_json_str (json, "out", out);
+    char text [512];
+    snprintf (text, sizeof text, "ceremony %s: root %s, issuing %s; %u of %zu shares activate the key",
+              made->ceremony_id, made->root_sha256, made->issuing_sha256, made->threshold,
+              made->n_shares);
+    s_print_json_or_text (cli, &json, text);
+    return CLI_OK;
+}
+
+static const cli_reply_t s_ceremony_reply = {
+    &tessera__v1__ceremony_reply__descriptor, "the reply is not a CeremonyReply", NULL,
+    s_write_ceremony
+};
+
 static int
 s_ceremony (cli_t *cli, int argc, char **argv)
 {
@@ -145,8 +202,6 @@ s_ceremony (cli_t *cli, int argc, char **argv)
         i++;
     }
     request.custodians = custodian_list;
-    tsr_envelope_t *reply = NULL;
-    Tessera__V1__CeremonyReply *made = NULL;
     if (!out || !request.organization [0] || !request.root_common_name [0]
     ||  !request.issuing_common_name [0] || request.n_custodians == 0) {
         rc = cli_fail (cli, CLI_USAGE, "ceremony needs --org, --root-cn, --issuing-cn, --custodian and --out", NULL);
@@ -168,87 +223,21 @@ s_ceremony (cli_t *cli, int argc, char **argv)
         rc = cli_fail (cli, CLI_FAILED, "cannot create the output folder", out);
         goto done;
     }
-    rc = cli_call (cli, "ca", "Ceremony", &request.base, NULL, S_CEREMONY_TIMEOUT_MS, &reply, NULL);
-    if (rc != CLI_OK)
-        goto done;
-    rc = CLI_FAILED;
-    made = tessera__v1__ceremony_reply__unpack (NULL, reply->payload.len, reply->payload.data);
-    if (!made) {
-        cli_fail (cli, CLI_FAILED, "the reply is not a CeremonyReply", NULL);
-        goto done;
-    }
-    char path [1024];
-    snprintf (path, sizeof path, "%s/root.pem", out);
-    if (s_write_pem (path, made->root_certificate_der.data, made->root_certificate_der.len, false)) {
-        cli_fail (cli, CLI_FAILED, "cannot write", path);
-        goto done;
-    }
-    snprintf (path, sizeof path, "%s/issuing.pem", out);
-    if (s_write_pem (path, made->issuing_certificate_der.data, made->issuing_certificate_der.len, false)) {
-        cli_fail (cli, CLI_FAILED, "cannot write", path);
-        goto done;
-    }
-    for (size_t i = 0; i < made->n_shares; i++) {
-        Tessera__V1__Share *share_message = made->shares [i];
-        char folder [1024], stem [1100], written [1200], err [256];
-        snprintf (folder, sizeof folder, "%s/%s", out, share_message->custodian->name);
-        if (mkdir (folder, 0700) && errno != EEXIST) {
-            cli_fail (cli, CLI_FAILED, "cannot create the custodian's folder", folder);
-            goto done;
-        }
-        snprintf (stem, sizeof stem, "%s/ca-%s", folder, made->ceremony_id);
-        ca_share_t share = { .x = (uint8_t) share_message->index, .size = share_message->data.len };
-        if (share.size > CA_SECRET_MAX) {
-            cli_fail (cli, CLI_FAILED, "a share in the reply is too large", NULL);
-            goto done;
-        }
-        memcpy (share.bytes, share_message->data.data, share.size);
-        int written_rc = ca_shares_write_file (&share, stem, written, sizeof written, err, sizeof err);
-        ca_share_wipe (&share);
-        OPENSSL_cleanse (share_message->data.data, share_message->data.len);
-        if (written_rc) {
-            cli_fail (cli, CLI_FAILED, "cannot write a share", err);
-            goto done;
-        }
-        if (!cli->json)
-            printf ("share %u of %zu for %s: %s\n", share_message->index, made->n_shares,
-                    share_message->custodian->name, written);
-    }
-    tsr_json_t *json = tsr_json_new ();
-    tsr_json_bool (json, "ok", true);
-    tsr_json_str (json, "ceremony_id", made->ceremony_id);
-    tsr_json_str (json, "root_sha256", made->root_sha256);
-    tsr_json_str (json, "issuing_sha256", made->issuing_sha256);
-    tsr_json_int (json, "threshold", made->threshold);
-    tsr_json_int (json, "shares", (int64_t) made->n_shares);
-    tsr_json_str (json, "out", out);
-    char text [512];
-    snprintf (text, sizeof text, "ceremony %s: root %s, issuing %s; %u of %zu shares activate the key",
-              made->ceremony_id, made->root_sha256, made->issuing_sha256, made->threshold,
-              made->n_shares);
-    s_print_json_or_text (cli, &json, text);
-    rc = CLI_OK;
+    rc = cli_call_print (cli, "ca", "Ceremony", &request.base, NULL, S_CEREMONY_TIMEOUT_MS,
+                         &s_ceremony_reply, out);
 done:
     OPENSSL_cleanse (so_pin, sizeof so_pin);
-    if (made)
-        tessera__v1__ceremony_reply__free_unpacked (made, NULL);
-    if (reply) {
-        OPENSSL_cleanse (reply->payload.data, reply->payload.len);
-        tsr_envelope_free (&reply);
-    }
     for (int i = 0; i < CA_SHARES_MAX; i++)
         free (keys [i]);
     return rc;
 }
 
 static int
-s_print_activation (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_activation (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                    const void *args)
 {
     (void) args;
-    Tessera__V1__ActivationStatus *status = tessera__v1__activation_status__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!status)
-        return cli_fail (cli, CLI_FAILED, "the reply is not an ActivationStatus", NULL);
+    const Tessera__V1__ActivationStatus *status = (const Tessera__V1__ActivationStatus *) message;
     tsr_json_t *json = tsr_json_new ();
     tsr_json_bool (json, "ok", true);
     tsr_json_bool (json, "active", status->active);
@@ -260,9 +249,13 @@ s_print_activation (cli_t *cli, const tsr_envelope_t *reply, const void *args)
     snprintf (text, sizeof text, "%s: %u of %u shares (%s)", status->active ? "active" : "inactive",
               status->shares_presented, status->threshold, reply->status_message);
     s_print_json_or_text (cli, &json, text);
-    tessera__v1__activation_status__free_unpacked (status, NULL);
     return CLI_OK;
 }
+
+static const cli_reply_t s_activation = {
+    &tessera__v1__activation_status__descriptor, "the reply is not an ActivationStatus", NULL,
+    s_print_activation
+};
 
 static int
 s_activate (cli_t *cli, int argc, char **argv)
@@ -277,11 +270,40 @@ s_activate (cli_t *cli, int argc, char **argv)
     request.index = share.x;
     request.share.data = share.bytes;
     request.share.len = share.size;
-    int rc = cli_call_print (cli, "ca", "Activate", &request.base, NULL, 0, s_print_activation,
-                             NULL);
+    int rc = cli_call_print (cli, "ca", "Activate", &request.base, NULL, 0, &s_activation, NULL);
     ca_share_wipe (&share);
     return rc;
 }
+
+//  The issued certificate into the file args, then its serial.
+static int
+s_write_issued (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                const void *args)
+{
+    (void) reply;
+    const char *out = args;
+    const Tessera__V1__IssueCertificateReply *issued =
+        (const Tessera__V1__IssueCertificateReply *) message;
+    if (!issued->certificate)
+        return cli_fail (cli, CLI_FAILED, "the reply is not an IssueCertificateReply", NULL);
+    if (s_write_pem (out, issued->certificate->certificate_der.data,
+                     issued->certificate->certificate_der.len, false))
+        return cli_fail (cli, CLI_FAILED, "cannot write", out);
+    tsr_json_t *json = tsr_json_new ();
+    tsr_json_bool (json, "ok", true);
+    tsr_json_str (json, "serial_hex", issued->certificate->serial_hex);
+    tsr_json_int (json, "not_after_unix", issued->certificate->not_after_unix);
+    tsr_json_str (json, "out", out);
+    char text [256];
+    snprintf (text, sizeof text, "issued %s -> %s", issued->certificate->serial_hex, out);
+    s_print_json_or_text (cli, &json, text);
+    return CLI_OK;
+}
+
+static const cli_reply_t s_issued = {
+    &tessera__v1__issue_certificate_reply__descriptor,
+    "the reply is not an IssueCertificateReply", NULL, s_write_issued
+};
 
 static int
 s_issue (cli_t *cli, int argc, char **argv)
@@ -329,43 +351,19 @@ s_issue (cli_t *cli, int argc, char **argv)
         return cli_fail (cli, CLI_FAILED, "cannot read the CSR (DER, at most 64 KiB)", csr_path);
     request.csr_der.data = csr;
     request.csr_der.len = csr_size;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "ca", "IssueCertificate", &request.base, NULL, 0, &reply, NULL);
+    int rc = cli_call_print (cli, "ca", "IssueCertificate", &request.base, NULL, 0, &s_issued,
+                             out);
     free (csr);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__IssueCertificateReply *issued = tessera__v1__issue_certificate_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!issued || !issued->certificate)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not an IssueCertificateReply", NULL);
-    else
-    if (s_write_pem (out, issued->certificate->certificate_der.data,
-                     issued->certificate->certificate_der.len, false))
-        rc = cli_fail (cli, CLI_FAILED, "cannot write", out);
-    else {
-        tsr_json_t *json = tsr_json_new ();
-        tsr_json_bool (json, "ok", true);
-        tsr_json_str (json, "serial_hex", issued->certificate->serial_hex);
-        tsr_json_int (json, "not_after_unix", issued->certificate->not_after_unix);
-        tsr_json_str (json, "out", out);
-        char text [256];
-        snprintf (text, sizeof text, "issued %s -> %s", issued->certificate->serial_hex, out);
-        s_print_json_or_text (cli, &json, text);
-    }
-    if (issued)
-        tessera__v1__issue_certificate_reply__free_unpacked (issued, NULL);
-    tsr_envelope_free (&reply);
     return rc;
 }
 
 static int
-s_print_cert_status (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_cert_status (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                     const void *args)
 {
+    (void) reply;
     (void) args;
-    Tessera__V1__CertificateStatus *status = tessera__v1__certificate_status__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!status)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a CertificateStatus", NULL);
+    const Tessera__V1__CertificateStatus *status = (const Tessera__V1__CertificateStatus *) message;
     static const char *states [] = { "unspecified", "good", "revoked", "on-hold", "unknown" };
     const char *state = status->state <= 4 ? states [status->state] : "?";
     const char *reason = (int) status->reason >= 0 && status->reason <= 11 && s_reasons [status->reason]
@@ -381,9 +379,13 @@ s_print_cert_status (cli_t *cli, const tsr_envelope_t *reply, const void *args)
     snprintf (text, sizeof text, "%s %s%s%s", status->serial_hex, state,
               status->reason ? " " : "", status->reason ? reason : "");
     s_print_json_or_text (cli, &json, text);
-    tessera__v1__certificate_status__free_unpacked (status, NULL);
     return CLI_OK;
 }
+
+static const cli_reply_t s_cert_status_reply = {
+    &tessera__v1__certificate_status__descriptor, "the reply is not a CertificateStatus", NULL,
+    s_print_cert_status
+};
 
 static int
 s_revoke (cli_t *cli, int argc, char **argv)
@@ -413,7 +415,7 @@ s_revoke (cli_t *cli, int argc, char **argv)
     if (!request.serial_hex [0] || !request.reason)
         return cli_fail (cli, CLI_USAGE, "revoke SERIAL --reason REASON", NULL);
     return cli_call_print (cli, "ca", "RevokeCertificate", &request.base, NULL, 0,
-                           s_print_cert_status, NULL);
+                           &s_cert_status_reply, NULL);
 }
 
 static int
@@ -423,9 +425,39 @@ s_cert_status (cli_t *cli, int argc, char **argv)
         return cli_fail (cli, CLI_USAGE, "cert-status SERIAL", NULL);
     Tessera__V1__GetStatusRequest request = TESSERA__V1__GET_STATUS_REQUEST__INIT;
     request.serial_hex = argv [0];
-    return cli_call_print (cli, "ca", "GetStatus", &request.base, NULL, 0, s_print_cert_status,
+    return cli_call_print (cli, "ca", "GetStatus", &request.base, NULL, 0, &s_cert_status_reply,
                            NULL);
 }
+
+//  The two certificates of the chain into the folder args.
+static int
+s_write_chain (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+               const void *args)
+{
+    (void) reply;
+    const char *out = args;
+    const Tessera__V1__GetCaCertificatesReply *chain =
+        (const Tessera__V1__GetCaCertificatesReply *) message;
+    static const char *names [] = { "issuing.pem", "root.pem" };
+    if (chain->n_chain_der != 2)
+        return cli_fail (cli, CLI_FAILED, "the reply is not a two-certificate chain", NULL);
+    for (size_t i = 0; i < 2; i++) {
+        char path [1024];
+        snprintf (path, sizeof path, "%s/%s", out, names [i]);
+        if (s_write_pem (path, chain->chain_der [i].data, chain->chain_der [i].len, false))
+            return cli_fail (cli, CLI_FAILED, "cannot write", path);
+    }
+    tsr_json_t *json = tsr_json_new ();
+    tsr_json_bool (json, "ok", true);
+    tsr_json_str (json, "out", out);
+    s_print_json_or_text (cli, &json, "wrote issuing.pem and root.pem");
+    return CLI_OK;
+}
+
+static const cli_reply_t s_chain_reply = {
+    &tessera__v1__get_ca_certificates_reply__descriptor,
+    "the reply is not a two-certificate chain", NULL, s_write_chain
+};
 
 static int
 s_chain (cli_t *cli, int argc, char **argv)
@@ -433,32 +465,36 @@ s_chain (cli_t *cli, int argc, char **argv)
     if (argc != 2 || !streq (argv [0], "--out"))
         return cli_fail (cli, CLI_USAGE, "chain --out DIR", NULL);
     Tessera__V1__GetCaCertificatesRequest request = TESSERA__V1__GET_CA_CERTIFICATES_REQUEST__INIT;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "ca", "GetCaCertificates", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__GetCaCertificatesReply *chain = tessera__v1__get_ca_certificates_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    static const char *names [] = { "issuing.pem", "root.pem" };
-    if (!chain || chain->n_chain_der != 2)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not a two-certificate chain", NULL);
-    for (size_t i = 0; rc == CLI_OK && i < 2; i++) {
-        char path [1024];
-        snprintf (path, sizeof path, "%s/%s", argv [1], names [i]);
-        if (s_write_pem (path, chain->chain_der [i].data, chain->chain_der [i].len, false))
-            rc = cli_fail (cli, CLI_FAILED, "cannot write", path);
-    }
-    if (rc == CLI_OK) {
-        tsr_json_t *json = tsr_json_new ();
-        tsr_json_bool (json, "ok", true);
-        tsr_json_str (json, "out", argv [1]);
-        s_print_json_or_text (cli, &json, "wrote issuing.pem and root.pem");
-    }
-    if (chain)
-        tessera__v1__get_ca_certificates_reply__free_unpacked (chain, NULL);
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "ca", "GetCaCertificates", &request.base, NULL, 0, &s_chain_reply,
+                           argv [1]);
 }
+
+//  The signed CRL into the file args, then its number.
+static int
+s_write_crl (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+             const void *args)
+{
+    (void) reply;
+    const char *out = args;
+    const Tessera__V1__SignCrlReply *signed_crl = (const Tessera__V1__SignCrlReply *) message;
+    if (s_write_pem (out, signed_crl->crl_der.data, signed_crl->crl_der.len, true))
+        return cli_fail (cli, CLI_FAILED, "cannot write", out);
+    tsr_json_t *json = tsr_json_new ();
+    tsr_json_bool (json, "ok", true);
+    tsr_json_int (json, "crl_number", (int64_t) signed_crl->crl_number);
+    tsr_json_int (json, "next_update_unix", signed_crl->next_update_unix);
+    tsr_json_str (json, "out", out);
+    char text [256];
+    snprintf (text, sizeof text, "CRL number %llu -> %s",
+              (unsigned long long) signed_crl->crl_number, out);
+    s_print_json_or_text (cli, &json, text);
+    return CLI_OK;
+}
+
+static const cli_reply_t s_crl_reply = {
+    &tessera__v1__sign_crl_reply__descriptor, "the reply is not a SignCrlReply", NULL,
+    s_write_crl
+};
 
 static int
 s_crl (cli_t *cli, int argc, char **argv)
@@ -476,32 +512,7 @@ s_crl (cli_t *cli, int argc, char **argv)
         request.delta_base_number = strtoull (delta_of, NULL, 10);
     if (hours)
         request.next_update_hours = (uint32_t) strtoul (hours, NULL, 10);
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "ca", "SignCrl", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__SignCrlReply *signed_crl = tessera__v1__sign_crl_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!signed_crl)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not a SignCrlReply", NULL);
-    else
-    if (s_write_pem (out, signed_crl->crl_der.data, signed_crl->crl_der.len, true))
-        rc = cli_fail (cli, CLI_FAILED, "cannot write", out);
-    else {
-        tsr_json_t *json = tsr_json_new ();
-        tsr_json_bool (json, "ok", true);
-        tsr_json_int (json, "crl_number", (int64_t) signed_crl->crl_number);
-        tsr_json_int (json, "next_update_unix", signed_crl->next_update_unix);
-        tsr_json_str (json, "out", out);
-        char text [256];
-        snprintf (text, sizeof text, "CRL number %llu -> %s",
-                  (unsigned long long) signed_crl->crl_number, out);
-        s_print_json_or_text (cli, &json, text);
-    }
-    if (signed_crl)
-        tessera__v1__sign_crl_reply__free_unpacked (signed_crl, NULL);
-    tsr_envelope_free (&reply);
-    return rc;
+    return cli_call_print (cli, "ca", "SignCrl", &request.base, NULL, 0, &s_crl_reply, out);
 }
 
 int
@@ -520,13 +531,13 @@ cli_ca (cli_t *cli, int argc, char **argv)
         Tessera__V1__DeactivateRequest request = TESSERA__V1__DEACTIVATE_REQUEST__INIT;
         return argc ? cli_fail (cli, CLI_USAGE, "deactivate takes no argument", NULL)
                     : cli_call_print (cli, "ca", "Deactivate", &request.base, NULL, 0,
-                                      s_print_activation, NULL);
+                                      &s_activation, NULL);
     }
     if (streq (command, "status")) {
         Tessera__V1__GetActivationStatusRequest request = TESSERA__V1__GET_ACTIVATION_STATUS_REQUEST__INIT;
         return argc ? cli_fail (cli, CLI_USAGE, "status takes no argument", NULL)
                     : cli_call_print (cli, "ca", "GetActivationStatus", &request.base, NULL, 0,
-                                      s_print_activation, NULL);
+                                      &s_activation, NULL);
     }
     if (streq (command, "issue"))
         return s_issue (cli, argc, argv);

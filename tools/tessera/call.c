@@ -1,9 +1,9 @@
 /*  One request over the bus for a CLI command: finds the service's
     endpoint and public key from the configuration, calls under the
     caller's certificate (TSR_CERT), and turns every failure into one
-    error line (cli_fail). cli_call_print adds the printing of the reply
-    and its freeing, for the commands that print what they are answered;
-    cli_call_pages, the calls of every page of a list.
+    error line (cli_fail). cli_call_print adds the decoding of the reply,
+    its printing and its freeing, for the commands that show what they are
+    answered; cli_call_pages, the calls of every page of a list.
 
     Endpoint: TSR_<SERVICE>_ENDPOINT (default tcp://127.0.0.1:71xx); the
     service's public key: TSR_<SERVICE>_CERT (default
@@ -93,12 +93,18 @@ done:
 int
 cli_call_print (cli_t *cli, const char *service, const char *method,
                 const ProtobufCMessage *request, const char *request_id, long timeout_ms,
-                cli_print_fn *print, const void *args)
+                const cli_reply_t *expected, const void *args)
 {
     tsr_envelope_t *reply = NULL;
     int rc = cli_call (cli, service, method, request, request_id, timeout_ms, &reply, NULL);
-    if (rc == CLI_OK)
-        rc = print (cli, reply, args);
+    if (rc == CLI_OK) {
+        ProtobufCMessage *message = protobuf_c_message_unpack (
+            expected->descriptor, NULL, reply->payload.len, reply->payload.data);
+        rc = message ? expected->print (cli, reply, message, args)
+                     : cli_fail (cli, CLI_FAILED, expected->undecoded, expected->undecoded_detail);
+        if (message)
+            protobuf_c_message_free_unpacked (message, NULL);
+    }
     //  The reply may hold a secret too (a PUK, a key): wipe it.
     if (reply)
         OPENSSL_cleanse (reply->payload.data, reply->payload.len);

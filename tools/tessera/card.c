@@ -40,23 +40,6 @@ s_time (int64_t unix_s, char out [24])
         snprintf (out, 24, "-");
 }
 
-static Tessera__V1__Card *
-s_get_card (cli_t *cli, const char *card_uuid, int *rc)
-{
-    Tessera__V1__GetCardRequest request = TESSERA__V1__GET_CARD_REQUEST__INIT;
-    request.card_uuid = (char *) card_uuid;
-    tsr_envelope_t *reply = NULL;
-    if ((*rc = cli_call (cli, "perso", "GetCard", &request.base, NULL, 0, &reply, NULL))
-            != CLI_OK)
-        return NULL;
-    Tessera__V1__Card *card = tessera__v1__card__unpack (NULL, reply->payload.len,
-                                                         reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!card)
-        *rc = cli_fail (cli, CLI_FAILED, "the reply is not a Card", NULL);
-    return card;
-}
-
 //  The certificate's status at ca, or NULL (the error printed).
 static Tessera__V1__CertificateStatus *
 s_status (cli_t *cli, const char *serial_hex)
@@ -111,8 +94,11 @@ s_certificate (cli_t *cli, const Tessera__V1__CardCertificate *certificate, char
 }
 
 static int
-s_show (cli_t *cli, const Tessera__V1__Card *card)
+s_show (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message, const void *args)
 {
+    (void) reply;
+    (void) args;
+    const Tessera__V1__Card *card = (const Tessera__V1__Card *) message;
     if (!cli->json) {
         printf ("%s  %s", card->card_uuid, S_NAME (s_card_states, card->state));
         if (card->suspended_from_state)
@@ -152,8 +138,11 @@ s_show (cli_t *cli, const Tessera__V1__Card *card)
 }
 
 static int
-s_history (cli_t *cli, const Tessera__V1__Card *card)
+s_history (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message, const void *args)
 {
+    (void) reply;
+    (void) args;
+    const Tessera__V1__Card *card = (const Tessera__V1__Card *) message;
     if (!cli->json)
         printf ("%-19s  %-12s  %-12s  %-14s  %-24s  %s\n", "WHEN (UTC)", "FROM", "TO", "KIND",
                 "WHO", "WHY");
@@ -187,11 +176,14 @@ cli_card (cli_t *cli, int argc, char **argv)
 {
     if (argc != 2 || (!streq (argv [0], "show") && !streq (argv [0], "history")))
         return cli_fail (cli, CLI_USAGE, "card show|history CARD_UUID", argc ? argv [0] : NULL);
-    int rc = CLI_OK;
-    Tessera__V1__Card *card = s_get_card (cli, argv [1], &rc);
-    if (!card)
-        return rc;
-    rc = streq (argv [0], "show") ? s_show (cli, card) : s_history (cli, card);
-    tessera__v1__card__free_unpacked (card, NULL);
-    return rc;
+    static const cli_reply_t shown = {
+        &tessera__v1__card__descriptor, "the reply is not a Card", NULL, s_show
+    };
+    static const cli_reply_t history = {
+        &tessera__v1__card__descriptor, "the reply is not a Card", NULL, s_history
+    };
+    Tessera__V1__GetCardRequest request = TESSERA__V1__GET_CARD_REQUEST__INIT;
+    request.card_uuid = argv [1];
+    return cli_call_print (cli, "perso", "GetCard", &request.base, NULL, 0,
+                           streq (argv [0], "show") ? &shown : &history, NULL);
 }

@@ -35,15 +35,28 @@ int cli_call (cli_t *cli, const char *service, const char *method, const Protobu
               const char *request_id, long timeout_ms, tsr_envelope_t **reply_p,
               int64_t *elapsed_us);
 
-//  Prints an OK reply of cli_call_print; args is the caller's. Returns a
-//  CLI_ code.
-typedef int (cli_print_fn) (cli_t *cli, const tsr_envelope_t *reply, const void *args);
+//  Prints an OK reply of cli_call_print, decoded as message (freed after,
+//  so it may be wiped here); args is the caller's. Returns a CLI_ code.
+typedef int (cli_print_fn) (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                            const void *args);
 
-//  cli_call, then print (reply, args) when it answered OK; the reply is
-//  wiped and freed after. Returns cli_call's code, else print's.
+//  What cli_call_print decodes a reply as, the error when it does not
+//  decode, and what prints it.
+typedef struct {
+    const ProtobufCMessageDescriptor *descriptor;
+    const char *undecoded;          //  the error when the reply does not decode
+    const char *undecoded_detail;   //  and its detail (NULL: none)
+    cli_print_fn *print;
+} cli_reply_t;
+
+//  cli_call, then, when it answered OK, the reply decoded as
+//  expected->descriptor and printed by expected->print (message, args);
+//  the reply is wiped and freed after. Returns cli_call's code, CLI_FAILED
+//  when the reply does not decode (expected->undecoded printed), else
+//  print's.
 int cli_call_print (cli_t *cli, const char *service, const char *method,
                     const ProtobufCMessage *request, const char *request_id, long timeout_ms,
-                    cli_print_fn *print, const void *args);
+                    const cli_reply_t *expected, const void *args);
 
 //  Prints one item of a listed page (an element of the reply's repeated
 //  field); args is the caller's. Returns a CLI_ code.

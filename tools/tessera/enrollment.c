@@ -26,9 +26,12 @@
 static const char *s_kinds [] = { "-", "new", "renewal", "replacement" };
 static const char *s_reasons [] = { "", "lost", "stolen", "damaged" };
 
-static void
-s_print (cli_t *cli, const Tessera__V1__CardRequest *made)
+static int
+s_print (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message, const void *args)
 {
+    (void) reply;
+    (void) args;
+    const Tessera__V1__CardRequest *made = (const Tessera__V1__CardRequest *) message;
     int kind = made->kind >= 0 && made->kind <= 3 ? (int) made->kind : 0;
     int reason = made->replacement_reason >= 0 && made->replacement_reason <= 3
                ? (int) made->replacement_reason : 0;
@@ -51,6 +54,7 @@ s_print (cli_t *cli, const Tessera__V1__CardRequest *made)
                 made->previous_card_request_id, (int) made->level, made->dossier_id,
                 made->dossier_reused ? " (reused, still valid)" : "");
     free (text);
+    return CLI_OK;
 }
 
 int
@@ -101,19 +105,9 @@ cli_enrollment (cli_t *cli, int argc, char **argv)
         request.n_uses = 2;
     }
     request.uses = uses;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "enrollment", "CreateCardRequest", &request.base, NULL, 0, &reply,
-                       NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__CardRequest *made = tessera__v1__card_request__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!made)
-        rc = cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
-    else
-        s_print (cli, made);
-    if (made)
-        tessera__v1__card_request__free_unpacked (made, NULL);
-    tsr_envelope_free (&reply);
-    return rc;
+    static const cli_reply_t made = {
+        &tessera__v1__card_request__descriptor, "the reply does not decode", NULL, s_print
+    };
+    return cli_call_print (cli, "enrollment", "CreateCardRequest", &request.base, NULL, 0, &made,
+                           NULL);
 }

@@ -140,26 +140,15 @@ s_print (cli_t *cli, const ProtobufCMessage *message)
     return CLI_OK;
 }
 
-//  What s_print_reply decodes a reply as, and the method named if it cannot.
-typedef struct {
-    const char *method;
-    const ProtobufCMessageDescriptor *descriptor;
-} s_reply_t;
-
+//  A reply, after its message.
 static int
-s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+               const void *args)
 {
-    const s_reply_t *expected = args;
-    ProtobufCMessage *message = protobuf_c_message_unpack (expected->descriptor, NULL,
-                                                           reply->payload.len,
-                                                           reply->payload.data);
-    if (!message)
-        return cli_fail (cli, CLI_FAILED, "the reply does not decode", expected->method);
+    (void) args;
     if (!cli->json)
         printf ("%s\n", reply->status_message);
-    int rc = s_print (cli, message);
-    protobuf_c_message_free_unpacked (message, NULL);
-    return rc;
+    return s_print (cli, message);
 }
 
 //  Calls method and prints the reply as reply_descriptor.
@@ -167,8 +156,10 @@ static int
 s_call_print (cli_t *cli, const char *method, const ProtobufCMessage *request,
               const ProtobufCMessageDescriptor *reply_descriptor)
 {
-    s_reply_t expected = { method, reply_descriptor };
-    return cli_call_print (cli, "mail", method, request, NULL, 0, s_print_reply, &expected);
+    const cli_reply_t expected = {
+        reply_descriptor, "the reply does not decode", method, s_print_reply
+    };
+    return cli_call_print (cli, "mail", method, request, NULL, 0, &expected, NULL);
 }
 
 //  One listed record, for cli_call_pages.
@@ -293,6 +284,43 @@ s_shipments (cli_t *cli, int argc, char **argv)
                    &tessera__v1__list_shipments_reply__descriptor);
 }
 
+//  Where s_write_pdf writes.
+typedef struct {
+    int fd;
+    const char *out;
+} s_pdf_t;
+
+//  The PIN mailer's PDF into the open file, then its shipment; the PDF is
+//  wiped after.
+static int
+s_write_pdf (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+             const void *args)
+{
+    (void) reply;
+    const s_pdf_t *pdf = args;
+    Tessera__V1__PinMailerDocument *document = (Tessera__V1__PinMailerDocument *) message;
+    int rc = CLI_OK;
+    if (!document->shipment)
+        rc = cli_fail (cli, CLI_FAILED, "the reply is not a PinMailerDocument", NULL);
+    else {
+        size_t done = 0;
+        while (done < document->pdf.len) {
+            ssize_t written = write (pdf->fd, document->pdf.data + done,
+                                     document->pdf.len - done);
+            if (written <= 0)
+                break;
+            done += (size_t) written;
+        }
+        if (done != document->pdf.len || fsync (pdf->fd))
+            rc = cli_fail (cli, CLI_FAILED, "cannot write the PDF: it is lost; have perso "
+                           "reissue the activation code", pdf->out);
+        else
+            rc = s_print (cli, &document->shipment->base);
+    }
+    OPENSSL_cleanse (document->pdf.data, document->pdf.len);
+    return rc;
+}
+
 //  The PDF into a new file (0600), never over an existing one.
 static int
 s_pin_mailer (cli_t *cli, int argc, char **argv)
@@ -310,37 +338,15 @@ s_pin_mailer (cli_t *cli, int argc, char **argv)
     int fd = open (out, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
         return cli_fail (cli, CLI_FAILED, "cannot create the file (it must not exist)", out);
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "mail", "ReleasePinMailer", &request.base, NULL, 0, &reply, NULL);
-    Tessera__V1__PinMailerDocument *document = NULL;
-    if (rc == CLI_OK && reply)
-        document = tessera__v1__pin_mailer_document__unpack (NULL, reply->payload.len,
-                                                             reply->payload.data);
-    if (rc == CLI_OK && (!document || !document->shipment))
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not a PinMailerDocument", NULL);
-    if (rc == CLI_OK && document) {
-        size_t done = 0;
-        while (done < document->pdf.len) {
-            ssize_t written = write (fd, document->pdf.data + done, document->pdf.len - done);
-            if (written <= 0)
-                break;
-            done += (size_t) written;
-        }
-        if (done != document->pdf.len || fsync (fd))
-            rc = cli_fail (cli, CLI_FAILED, "cannot write the PDF: it is lost; have perso "
-                           "reissue the activation code", out);
-        else
-            rc = s_print (cli, &document->shipment->base);
-    }
+    static const cli_reply_t expected = {
+        &tessera__v1__pin_mailer_document__descriptor, "the reply is not a PinMailerDocument",
+        NULL, s_write_pdf
+    };
+    const s_pdf_t pdf = { fd, out };
+    int rc = cli_call_print (cli, "mail", "ReleasePinMailer", &request.base, NULL, 0, &expected,
+                             &pdf);
     if (close (fd) == 0 && rc != CLI_OK)
         unlink (out);
-    if (document) {
-        OPENSSL_cleanse (document->pdf.data, document->pdf.len);
-        tessera__v1__pin_mailer_document__free_unpacked (document, NULL);
-    }
-    if (reply)
-        OPENSSL_cleanse (reply->payload.data, reply->payload.len);
-    tsr_envelope_free (&reply);
     return rc;
 }
 

@@ -107,25 +107,23 @@ s_print_operator (cli_t *cli, const Tessera__V1__Operator *operator)
 
 //  A reply that is an Operator, after its message.
 static int
-s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+               const void *args)
 {
     (void) args;
-    Tessera__V1__Operator *operator = tessera__v1__operator__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!operator)
-        return cli_fail (cli, CLI_FAILED, "the reply is not an Operator", NULL);
     if (!cli->json)
         printf ("%s\n", reply->status_message);
-    int rc = s_print_operator (cli, operator);
-    tessera__v1__operator__free_unpacked (operator, NULL);
-    return rc;
+    return s_print_operator (cli, (const Tessera__V1__Operator *) message);
 }
 
 //  Calls method on enrollment and prints the Operator it answers.
 static int
 s_call_operator (cli_t *cli, const char *method, const ProtobufCMessage *request)
 {
-    return cli_call_print (cli, "enrollment", method, request, NULL, 0, s_print_reply, NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__operator__descriptor, "the reply is not an Operator", NULL, s_print_reply
+    };
+    return cli_call_print (cli, "enrollment", method, request, NULL, 0, &expected, NULL);
 }
 
 //  The Z85 public key of a certificate file into key (41 bytes).

@@ -146,40 +146,46 @@ s_print_card (cli_t *cli, const Tessera__V1__Card *card)
                 card->history [i]->operator_id, card->history [i]->reason);
 }
 
-//  A reply as a job or a card (args: its descriptor).
+//  A job or a card, as a reply or a listed item.
 static int
-s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_item (cli_t *cli, const ProtobufCMessage *item, const void *args)
 {
-    const ProtobufCMessageDescriptor *descriptor = args;
-    ProtobufCMessage *message = protobuf_c_message_unpack (descriptor, NULL, reply->payload.len,
-                                                           reply->payload.data);
-    if (!message)
-        return cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
-    if (descriptor == &tessera__v1__perso_job__descriptor)
-        s_print_job (cli, (Tessera__V1__PersoJob *) message);
+    (void) args;
+    if (item->descriptor == &tessera__v1__perso_job__descriptor)
+        s_print_job (cli, (const Tessera__V1__PersoJob *) item);
     else
-        s_print_card (cli, (Tessera__V1__Card *) message);
-    protobuf_c_message_free_unpacked (message, NULL);
+        s_print_card (cli, (const Tessera__V1__Card *) item);
     return CLI_OK;
+}
+
+static int
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+               const void *args)
+{
+    (void) reply;
+    return s_print_item (cli, message, args);
 }
 
 //  Calls method and prints the reply as a job (is_job) or a card.
 static int
 s_call_print (cli_t *cli, const char *method, const ProtobufCMessage *request, bool is_job)
 {
-    return cli_call_print (cli, "perso", method, request, NULL, 0, s_print_reply,
-                           is_job ? &tessera__v1__perso_job__descriptor
-                                  : &tessera__v1__card__descriptor);
+    static const cli_reply_t job = {
+        &tessera__v1__perso_job__descriptor, "the reply does not decode", NULL, s_print_reply
+    };
+    static const cli_reply_t card = {
+        &tessera__v1__card__descriptor, "the reply does not decode", NULL, s_print_reply
+    };
+    return cli_call_print (cli, "perso", method, request, NULL, 0, is_job ? &job : &card, NULL);
 }
 
 static int
-s_print_readers (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_readers (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                 const void *args)
 {
+    (void) reply;
     (void) args;
-    Tessera__V1__ListReadersReply *list = tessera__v1__list_readers_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!list)
-        return cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
+    const Tessera__V1__ListReadersReply *list = (const Tessera__V1__ListReadersReply *) message;
     for (size_t i = 0; i < list->n_readers; i++) {
         Tessera__V1__Reader *reader = list->readers [i];
         tsr_json_t *json = tsr_json_new ();
@@ -192,16 +198,18 @@ s_print_readers (cli_t *cli, const tsr_envelope_t *reply, const void *args)
             printf ("%s  %s  %s  %s\n", reader->name, reader->card_present ? "card" : "empty",
                     reader->atr_hex, reader->job_id);
     }
-    tessera__v1__list_readers_reply__free_unpacked (list, NULL);
     return CLI_OK;
 }
 
 static int
 s_readers (cli_t *cli)
 {
+    static const cli_reply_t expected = {
+        &tessera__v1__list_readers_reply__descriptor, "the reply does not decode", NULL,
+        s_print_readers
+    };
     Tessera__V1__ListReadersRequest request = TESSERA__V1__LIST_READERS_REQUEST__INIT;
-    return cli_call_print (cli, "perso", "ListReaders", &request.base, NULL, 0, s_print_readers,
-                           NULL);
+    return cli_call_print (cli, "perso", "ListReaders", &request.base, NULL, 0, &expected, NULL);
 }
 
 //  `job --wait`: polls until the job is no longer pending or running.
@@ -257,39 +265,25 @@ s_list (cli_t *cli, bool jobs, int argc, char **argv)
         else
             return cli_fail (cli, CLI_USAGE, "unknown option", flag);
     }
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", jobs ? "ListJobs" : "ListCards",
-                       jobs ? &job_request.base : &card_request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    if (jobs) {
-        Tessera__V1__ListJobsReply *page = tessera__v1__list_jobs_reply__unpack (
-            NULL, reply->payload.len, reply->payload.data);
-        for (size_t i = 0; page && i < page->n_jobs; i++)
-            s_print_job (cli, page->jobs [i]);
-        rc = page ? CLI_OK : cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
-        tessera__v1__list_jobs_reply__free_unpacked (page, NULL);
-    }
-    else {
-        Tessera__V1__ListCardsReply *page = tessera__v1__list_cards_reply__unpack (
-            NULL, reply->payload.len, reply->payload.data);
-        for (size_t i = 0; page && i < page->n_cards; i++)
-            s_print_card (cli, page->cards [i]);
-        rc = page ? CLI_OK : cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
-        tessera__v1__list_cards_reply__free_unpacked (page, NULL);
-    }
-    tsr_envelope_free (&reply);
-    return rc;
+    //  The first page only: --limit caps what is shown.
+    const cli_pages_t pages = {
+        "perso", jobs ? "ListJobs" : "ListCards",
+        jobs ? &tessera__v1__list_jobs_reply__descriptor
+             : &tessera__v1__list_cards_reply__descriptor,
+        "the reply does not decode", NULL, 1, s_print_item, NULL
+    };
+    return cli_call_pages (cli, &pages, jobs ? &job_request.base : &card_request.base,
+                           jobs ? &job_request.page_token : &card_request.page_token);
 }
 
 static int
-s_print_transitions (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_transitions (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                     const void *args)
 {
+    (void) reply;
     (void) args;
-    Tessera__V1__ListCardTransitionsReply *table = tessera__v1__list_card_transitions_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!table)
-        return cli_fail (cli, CLI_FAILED, "the reply does not decode", NULL);
+    const Tessera__V1__ListCardTransitionsReply *table =
+        (const Tessera__V1__ListCardTransitionsReply *) message;
     for (size_t i = 0; i < table->n_transitions; i++) {
         Tessera__V1__CardTransition *row = table->transitions [i];
         tsr_json_t *json = tsr_json_new ();
@@ -304,17 +298,42 @@ s_print_transitions (cli_t *cli, const tsr_envelope_t *reply, const void *args)
                     row->kind == 1 ? "operator" : "card operation",
                     row->only_to_previous_state ? " (back to the previous state only)" : "");
     }
-    tessera__v1__list_card_transitions_reply__free_unpacked (table, NULL);
     return CLI_OK;
 }
 
 static int
 s_transitions (cli_t *cli)
 {
+    static const cli_reply_t expected = {
+        &tessera__v1__list_card_transitions_reply__descriptor, "the reply does not decode", NULL,
+        s_print_transitions
+    };
     Tessera__V1__ListCardTransitionsRequest request =
         TESSERA__V1__LIST_CARD_TRANSITIONS_REQUEST__INIT;
     return cli_call_print (cli, "perso", "ListCardTransitions", &request.base, NULL, 0,
-                           s_print_transitions, NULL);
+                           &expected, NULL);
+}
+
+//  The certificate or the PKCS#12 of an issue reply into the file args.
+static int
+s_write_issued (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                const void *args)
+{
+    (void) reply;
+    const char *out = args;
+    bool p12 = message->descriptor == &tessera__v1__issue_pkcs12_reply__descriptor;
+    const ProtobufCBinaryData *data = p12 ? &((Tessera__V1__IssuePkcs12Reply *) message)->pkcs12_der
+        : ((Tessera__V1__IssueFromCsrReply *) message)->certificate
+        ? &((Tessera__V1__IssueFromCsrReply *) message)->certificate->certificate_der : NULL;
+    if (!data || s_write_file (out, data->data, data->len))
+        return cli_fail (cli, CLI_FAILED, "cannot write the result", out);
+    tsr_json_t *json = tsr_json_new ();
+    tsr_json_bool (json, "ok", true);
+    tsr_json_str (json, "out", out);
+    s_emit (cli, &json);
+    if (!cli->json)
+        printf ("%s written to %s\n", p12 ? "PKCS#12" : "certificate", out);
+    return CLI_OK;
 }
 
 //  issue-csr and issue-p12.
@@ -365,36 +384,18 @@ s_issue (cli_t *cli, bool p12, int argc, char **argv)
     csr.csr_der.len = size;
     pkcs12.uses = uses;
     pkcs12.password = password;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", p12 ? "IssuePkcs12" : "IssueFromCsr",
-                       p12 ? &pkcs12.base : &csr.base, NULL, 0, &reply, NULL);
+    const cli_reply_t expected = {
+        p12 ? &tessera__v1__issue_pkcs12_reply__descriptor
+            : &tessera__v1__issue_from_csr_reply__descriptor,
+        "cannot write the result", out, s_write_issued
+    };
+    int rc = cli_call_print (cli, "perso", p12 ? "IssuePkcs12" : "IssueFromCsr",
+                             p12 ? &pkcs12.base : &csr.base, NULL, 0, &expected, out);
     if (password)
         memset (password, 0, strlen (password));
     memset (file, 0, size);
     free (password);
     free (file);
-    if (rc != CLI_OK)
-        return rc;
-    ProtobufCMessage *message = protobuf_c_message_unpack (
-        p12 ? &tessera__v1__issue_pkcs12_reply__descriptor
-            : &tessera__v1__issue_from_csr_reply__descriptor, NULL, reply->payload.len,
-        reply->payload.data);
-    const ProtobufCBinaryData *data = !message ? NULL
-        : p12 ? &((Tessera__V1__IssuePkcs12Reply *) message)->pkcs12_der
-        : ((Tessera__V1__IssueFromCsrReply *) message)->certificate
-        ? &((Tessera__V1__IssueFromCsrReply *) message)->certificate->certificate_der : NULL;
-    if (!data || s_write_file (out, data->data, data->len))
-        rc = cli_fail (cli, CLI_FAILED, "cannot write the result", out);
-    else {
-        tsr_json_t *json = tsr_json_new ();
-        tsr_json_bool (json, "ok", true);
-        tsr_json_str (json, "out", out);
-        s_emit (cli, &json);
-        if (!cli->json)
-            printf ("%s written to %s\n", p12 ? "PKCS#12" : "certificate", out);
-    }
-    protobuf_c_message_free_unpacked (message, NULL);
-    tsr_envelope_free (&reply);
     return rc;
 }
 

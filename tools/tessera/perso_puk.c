@@ -39,23 +39,14 @@ s_args (cli_t *cli, int argc, char **argv, s_args_t *args)
     return cli_options (cli, argc, argv, names, slots, &args->card_uuid);
 }
 
+//  The challenge's questions (args: the s_args_t, for the person).
 static int
-s_challenge (cli_t *cli, const s_args_t *args)
+s_show_challenge (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                  const void *args_p)
 {
-    if (!args->card_uuid || !args->person)
-        return cli_fail (cli, CLI_USAGE, "puk-challenge CARD_UUID --person PERSON_ID", NULL);
-    Tessera__V1__StartPukReleaseRequest request = TESSERA__V1__START_PUK_RELEASE_REQUEST__INIT;
-    request.card_uuid = (char *) args->card_uuid;
-    request.person_id = (char *) args->person;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", "StartPukRelease", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__PukChallenge *challenge = tessera__v1__puk_challenge__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!challenge)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a PukChallenge", NULL);
+    (void) reply;
+    const s_args_t *args = args_p;
+    const Tessera__V1__PukChallenge *challenge = (const Tessera__V1__PukChallenge *) message;
     if (cli->json) {
         tsr_json_t *json = tsr_json_new ();
         tsr_json_bool (json, "ok", true);
@@ -85,8 +76,23 @@ s_challenge (cli_t *cli, const s_args_t *args)
         printf ("%u wrong answer sets so far, %u left before releases lock\n",
                 challenge->failed_attempts, challenge->attempts_left);
     }
-    tessera__v1__puk_challenge__free_unpacked (challenge, NULL);
     return CLI_OK;
+}
+
+static int
+s_challenge (cli_t *cli, const s_args_t *args)
+{
+    if (!args->card_uuid || !args->person)
+        return cli_fail (cli, CLI_USAGE, "puk-challenge CARD_UUID --person PERSON_ID", NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__puk_challenge__descriptor, "the reply is not a PukChallenge", NULL,
+        s_show_challenge
+    };
+    Tessera__V1__StartPukReleaseRequest request = TESSERA__V1__START_PUK_RELEASE_REQUEST__INIT;
+    request.card_uuid = (char *) args->card_uuid;
+    request.person_id = (char *) args->person;
+    return cli_call_print (cli, "perso", "StartPukRelease", &request.base, NULL, 0, &expected,
+                           args);
 }
 
 //  "ID=TEXT" into answer (text borrowed from line); false when malformed.
@@ -106,13 +112,11 @@ s_parse_answer (char *line, Tessera__V1__SecretAnswer *answer)
 }
 
 static int
-s_show_release (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_show_release (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                const void *args)
 {
     (void) args;
-    Tessera__V1__ReleasePukReply *result = tessera__v1__release_puk_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!result)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a ReleasePukReply", NULL);
+    Tessera__V1__ReleasePukReply *result = (Tessera__V1__ReleasePukReply *) message;
     if (cli->json) {
         tsr_json_t *json = tsr_json_new ();
         tsr_json_bool (json, "ok", true);
@@ -137,7 +141,6 @@ s_show_release (cli_t *cli, const tsr_envelope_t *reply, const void *args)
     int rc = result->released ? CLI_OK : CLI_FAILED;
     if (result->puk)
         OPENSSL_cleanse (result->puk, strlen (result->puk));
-    tessera__v1__release_puk_reply__free_unpacked (result, NULL);
     return rc;
 }
 
@@ -170,31 +173,23 @@ s_release (cli_t *cli, const s_args_t *args)
         request.n_answers = count;
         //  Its reply is sent once: a retry after a slow answer would be
         //  refused, so this call waits longer than the others.
+        static const cli_reply_t expected = {
+            &tessera__v1__release_puk_reply__descriptor, "the reply is not a ReleasePukReply",
+            NULL, s_show_release
+        };
         rc = cli_call_print (cli, "perso", "ReleasePuk", &request.base, NULL, S_SLOW_MS,
-                             s_show_release, NULL);
+                             &expected, NULL);
     }
     OPENSSL_cleanse (lines, sizeof lines);
     return rc;
 }
 
 static int
-s_change (cli_t *cli, const s_args_t *args)
+s_show_change (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+               const void *args)
 {
-    if (!args->card_uuid || !args->reader)
-        return cli_fail (cli, CLI_USAGE, "change-puk CARD_UUID --reader NAME", NULL);
-    Tessera__V1__ChangePukRequest request = TESSERA__V1__CHANGE_PUK_REQUEST__INIT;
-    request.card_uuid = (char *) args->card_uuid;
-    request.reader_name = (char *) args->reader;
-    tsr_envelope_t *reply = NULL;
-    //  The card may be a while in the reader's hands.
-    int rc = cli_call (cli, "perso", "ChangePuk", &request.base, NULL, S_SLOW_MS, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__ChangePukReply *result = tessera__v1__change_puk_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!result)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not a ChangePukReply", NULL);
-    else
+    (void) args;
+    const Tessera__V1__ChangePukReply *result = (const Tessera__V1__ChangePukReply *) message;
     if (cli->json) {
         tsr_json_t *json = tsr_json_new ();
         tsr_json_bool (json, "ok", true);
@@ -206,10 +201,24 @@ s_change (cli_t *cli, const s_args_t *args)
     else
         printf ("%s (card %s, PUK version %u)\n", reply->status_message, result->card_uuid,
                 result->puk_version);
-    if (result)
-        tessera__v1__change_puk_reply__free_unpacked (result, NULL);
-    tsr_envelope_free (&reply);
-    return rc;
+    return CLI_OK;
+}
+
+static int
+s_change (cli_t *cli, const s_args_t *args)
+{
+    if (!args->card_uuid || !args->reader)
+        return cli_fail (cli, CLI_USAGE, "change-puk CARD_UUID --reader NAME", NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__change_puk_reply__descriptor, "the reply is not a ChangePukReply", NULL,
+        s_show_change
+    };
+    Tessera__V1__ChangePukRequest request = TESSERA__V1__CHANGE_PUK_REQUEST__INIT;
+    request.card_uuid = (char *) args->card_uuid;
+    request.reader_name = (char *) args->reader;
+    //  The card may be a while in the reader's hands.
+    return cli_call_print (cli, "perso", "ChangePuk", &request.base, NULL, S_SLOW_MS, &expected,
+                           NULL);
 }
 
 int

@@ -46,13 +46,11 @@ s_args (cli_t *cli, int argc, char **argv, s_args_t *args)
 }
 
 static int
-s_show (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_show (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message, const void *args)
 {
+    (void) reply;
     (void) args;
-    Tessera__V1__KeyRecovery *recovery = tessera__v1__key_recovery__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!recovery)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a KeyRecovery", NULL);
+    const Tessera__V1__KeyRecovery *recovery = (const Tessera__V1__KeyRecovery *) message;
     const char *state = recovery->state <= 3 ? s_states [recovery->state] : "?";
     const char *purpose = recovery->purpose <= 2 ? s_purposes [recovery->purpose] : "?";
     if (cli->json) {
@@ -77,14 +75,16 @@ s_show (cli_t *cli, const tsr_envelope_t *reply, const void *args)
         for (size_t i = 0; i < recovery->n_approvals; i++)
             printf ("  approved by %s\n", recovery->approvals [i]->operator_id);
     }
-    tessera__v1__key_recovery__free_unpacked (recovery, NULL);
     return CLI_OK;
 }
 
 static int
 s_call_show (cli_t *cli, const char *method, const ProtobufCMessage *request)
 {
-    return cli_call_print (cli, "perso", method, request, NULL, 0, s_show, NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__key_recovery__descriptor, "the reply is not a KeyRecovery", NULL, s_show
+    };
+    return cli_call_print (cli, "perso", method, request, NULL, 0, &expected, NULL);
 }
 
 static int
@@ -118,25 +118,16 @@ s_write_private (const char *path, const uint8_t *data, size_t size)
     return rc;
 }
 
+//  The recovered keys' PKCS#12 into args->out (args: the s_args_t).
 static int
-s_deliver (cli_t *cli, const s_args_t *args)
+s_write_delivered (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                   const void *args_p)
 {
-    if (!args->id || !args->out)
-        return cli_fail (cli, CLI_USAGE, "recovery-deliver RECOVERY_ID --out FILE", NULL);
-    Tessera__V1__DeliverRecoveredKeyRequest request =
-        TESSERA__V1__DELIVER_RECOVERED_KEY_REQUEST__INIT;
-    request.recovery_id = (char *) args->id;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", "DeliverRecoveredKey", &request.base, NULL, S_SLOW_MS,
-                       &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__DeliverRecoveredKeyReply *result = tessera__v1__deliver_recovered_key_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    OPENSSL_cleanse (reply->payload.data, reply->payload.len);
-    tsr_envelope_free (&reply);
-    if (!result)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a DeliverRecoveredKeyReply", NULL);
+    (void) reply;
+    const s_args_t *args = args_p;
+    Tessera__V1__DeliverRecoveredKeyReply *result =
+        (Tessera__V1__DeliverRecoveredKeyReply *) message;
+    int rc = CLI_OK;
     if (s_write_private (args->out, result->pkcs12_der.data, result->pkcs12_der.len))
         rc = cli_fail (cli, CLI_FAILED, "cannot create the file (it must not exist yet); the "
                        "recovery is delivered: the PKCS#12 is lost", args->out);
@@ -152,26 +143,33 @@ s_deliver (cli_t *cli, const s_args_t *args)
         printf ("%s: %zu key(s); its password goes to the holder by e-mail\n", args->out,
                 result->n_key_ids);
     OPENSSL_cleanse (result->pkcs12_der.data, result->pkcs12_der.len);
-    tessera__v1__deliver_recovered_key_reply__free_unpacked (result, NULL);
     return rc;
 }
 
 static int
-s_escrowed_keys (cli_t *cli, const s_args_t *args)
+s_deliver (cli_t *cli, const s_args_t *args)
 {
-    if (!args->person)
-        return cli_fail (cli, CLI_USAGE, "escrowed-keys --person ID", NULL);
-    Tessera__V1__ListEscrowedKeysRequest request = TESSERA__V1__LIST_ESCROWED_KEYS_REQUEST__INIT;
-    request.person_id = (char *) args->person;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "perso", "ListEscrowedKeys", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__ListEscrowedKeysReply *list = tessera__v1__list_escrowed_keys_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!list)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a ListEscrowedKeysReply", NULL);
+    if (!args->id || !args->out)
+        return cli_fail (cli, CLI_USAGE, "recovery-deliver RECOVERY_ID --out FILE", NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__deliver_recovered_key_reply__descriptor,
+        "the reply is not a DeliverRecoveredKeyReply", NULL, s_write_delivered
+    };
+    Tessera__V1__DeliverRecoveredKeyRequest request =
+        TESSERA__V1__DELIVER_RECOVERED_KEY_REQUEST__INIT;
+    request.recovery_id = (char *) args->id;
+    return cli_call_print (cli, "perso", "DeliverRecoveredKey", &request.base, NULL, S_SLOW_MS,
+                           &expected, args);
+}
+
+static int
+s_print_escrowed (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                  const void *args)
+{
+    (void) reply;
+    (void) args;
+    const Tessera__V1__ListEscrowedKeysReply *list =
+        (const Tessera__V1__ListEscrowedKeysReply *) message;
     for (size_t i = 0; i < list->n_keys; i++) {
         Tessera__V1__EscrowedKey *key = list->keys [i];
         if (cli->json) {
@@ -187,8 +185,22 @@ s_escrowed_keys (cli_t *cli, const s_args_t *args)
             printf ("%s  request %s  serial %s  retained until %lld\n", key->key_id,
                     key->card_request_id, key->serial_hex, (long long) key->retain_until_unix);
     }
-    tessera__v1__list_escrowed_keys_reply__free_unpacked (list, NULL);
     return CLI_OK;
+}
+
+static int
+s_escrowed_keys (cli_t *cli, const s_args_t *args)
+{
+    if (!args->person)
+        return cli_fail (cli, CLI_USAGE, "escrowed-keys --person ID", NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__list_escrowed_keys_reply__descriptor,
+        "the reply is not a ListEscrowedKeysReply", NULL, s_print_escrowed
+    };
+    Tessera__V1__ListEscrowedKeysRequest request = TESSERA__V1__LIST_ESCROWED_KEYS_REQUEST__INIT;
+    request.person_id = (char *) args->person;
+    return cli_call_print (cli, "perso", "ListEscrowedKeys", &request.base, NULL, 0, &expected,
+                           NULL);
 }
 
 int

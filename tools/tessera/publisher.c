@@ -71,21 +71,12 @@ s_print_crl (cli_t *cli, const Tessera__V1__CrlInfo *crl)
 }
 
 static int
-s_status (cli_t *cli, int argc, char **argv)
+s_print_status (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                const void *args)
 {
-    (void) argv;
-    if (argc)
-        return cli_fail (cli, CLI_USAGE, "status takes no argument", NULL);
-    Tessera__V1__GetPublicationStatusRequest request = TESSERA__V1__GET_PUBLICATION_STATUS_REQUEST__INIT;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "publisher", "GetPublicationStatus", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__PublicationStatus *status = tessera__v1__publication_status__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!status)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a PublicationStatus", NULL);
+    (void) reply;
+    (void) args;
+    const Tessera__V1__PublicationStatus *status = (const Tessera__V1__PublicationStatus *) message;
     const Tessera__V1__IssuerPublication *issuer = status->n_issuers ? status->issuers [0] : NULL;
     if (cli->json) {
         tsr_json_t *json = tsr_json_new ();
@@ -133,7 +124,33 @@ s_status (cli_t *cli, int argc, char **argv)
                         (unsigned long long) issuer->ocsp->malformed_requests);
         }
     }
-    tessera__v1__publication_status__free_unpacked (status, NULL);
+    return CLI_OK;
+}
+
+static int
+s_status (cli_t *cli, int argc, char **argv)
+{
+    (void) argv;
+    if (argc)
+        return cli_fail (cli, CLI_USAGE, "status takes no argument", NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__publication_status__descriptor, "the reply is not a PublicationStatus",
+        NULL, s_print_status
+    };
+    Tessera__V1__GetPublicationStatusRequest request = TESSERA__V1__GET_PUBLICATION_STATUS_REQUEST__INIT;
+    return cli_call_print (cli, "publisher", "GetPublicationStatus", &request.base, NULL, 0,
+                           &expected, NULL);
+}
+
+static int
+s_print_published (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                   const void *args)
+{
+    (void) reply;
+    (void) args;
+    const Tessera__V1__PublishNowReply *made = (const Tessera__V1__PublishNowReply *) message;
+    for (size_t i = 0; i < made->n_crls; i++)
+        s_print_crl (cli, made->crls [i]);
     return CLI_OK;
 }
 
@@ -150,18 +167,26 @@ s_publish (cli_t *cli, int argc, char **argv)
         else
             return cli_fail (cli, CLI_USAGE, "publish [--delta] [--reason TEXT]", argv [i]);
     }
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "publisher", "PublishNow", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__PublishNowReply *made = tessera__v1__publish_now_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!made)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a PublishNowReply", NULL);
-    for (size_t i = 0; i < made->n_crls; i++)
-        s_print_crl (cli, made->crls [i]);
-    tessera__v1__publish_now_reply__free_unpacked (made, NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__publish_now_reply__descriptor, "the reply is not a PublishNowReply", NULL,
+        s_print_published
+    };
+    return cli_call_print (cli, "publisher", "PublishNow", &request.base, NULL, 0, &expected,
+                           NULL);
+}
+
+//  One page of CRLs, and how to ask for the next.
+static int
+s_print_page (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+              const void *args)
+{
+    (void) reply;
+    (void) args;
+    const Tessera__V1__ListCrlsReply *page = (const Tessera__V1__ListCrlsReply *) message;
+    for (size_t i = 0; i < page->n_crls; i++)
+        s_print_crl (cli, page->crls [i]);
+    if (page->next_page_token [0] && !cli->json)
+        printf ("more: --page %s\n", page->next_page_token);
     return CLI_OK;
 }
 
@@ -185,20 +210,31 @@ s_list (cli_t *cli, int argc, char **argv)
             return cli_fail (cli, CLI_USAGE, "crls [--delta|--full] [--limit N] [--page TOKEN]",
                              argv [i]);
     }
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "publisher", "ListCrls", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__ListCrlsReply *page = tessera__v1__list_crls_reply__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!page)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a ListCrlsReply", NULL);
-    for (size_t i = 0; i < page->n_crls; i++)
-        s_print_crl (cli, page->crls [i]);
-    if (page->next_page_token [0] && !cli->json)
-        printf ("more: --page %s\n", page->next_page_token);
-    tessera__v1__list_crls_reply__free_unpacked (page, NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__list_crls_reply__descriptor, "the reply is not a ListCrlsReply", NULL,
+        s_print_page
+    };
+    return cli_call_print (cli, "publisher", "ListCrls", &request.base, NULL, 0, &expected, NULL);
+}
+
+//  The CRL of a CrlInfo into the file args (PEM), then its row.
+static int
+s_write_crl (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+             const void *args)
+{
+    (void) reply;
+    const char *out = args;
+    const Tessera__V1__CrlInfo *crl = (const Tessera__V1__CrlInfo *) message;
+    const unsigned char *cursor = crl->crl_der.data;
+    X509_CRL *object = d2i_X509_CRL (NULL, &cursor, (long) crl->crl_der.len);
+    FILE *file = object ? fopen (out, "w") : NULL;
+    bool written = file && PEM_write_X509_CRL (file, object);
+    if (file && fclose (file))
+        written = false;
+    X509_CRL_free (object);
+    if (!written)
+        return cli_fail (cli, CLI_FAILED, "cannot write the CRL", out);
+    s_print_crl (cli, crl);
     return CLI_OK;
 }
 
@@ -222,28 +258,10 @@ s_get (cli_t *cli, int argc, char **argv)
     }
     if (!out)
         return cli_fail (cli, CLI_USAGE, "crl [--delta] [--number N] --out FILE", NULL);
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "publisher", "GetCrl", &request.base, NULL, 0, &reply, NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__CrlInfo *crl = tessera__v1__crl_info__unpack (NULL, reply->payload.len,
-                                                              reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!crl)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a CrlInfo", NULL);
-    const unsigned char *cursor = crl->crl_der.data;
-    X509_CRL *object = d2i_X509_CRL (NULL, &cursor, (long) crl->crl_der.len);
-    FILE *file = object ? fopen (out, "w") : NULL;
-    bool written = file && PEM_write_X509_CRL (file, object);
-    if (file && fclose (file))
-        written = false;
-    X509_CRL_free (object);
-    if (written)
-        s_print_crl (cli, crl);
-    else
-        rc = cli_fail (cli, CLI_FAILED, "cannot write the CRL", out);
-    tessera__v1__crl_info__free_unpacked (crl, NULL);
-    return rc;
+    static const cli_reply_t expected = {
+        &tessera__v1__crl_info__descriptor, "the reply is not a CrlInfo", NULL, s_write_crl
+    };
+    return cli_call_print (cli, "publisher", "GetCrl", &request.base, NULL, 0, &expected, out);
 }
 
 int

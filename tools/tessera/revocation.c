@@ -176,25 +176,24 @@ s_print (cli_t *cli, const Tessera__V1__RevocationRecord *record, bool row)
 
 //  A reply that is a RevocationRecord, after its message.
 static int
-s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+               const void *args)
 {
     (void) args;
-    Tessera__V1__RevocationRecord *record = tessera__v1__revocation_record__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!record)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a RevocationRecord", NULL);
     if (!cli->json)
         printf ("%s\n", reply->status_message);
-    int rc = s_print (cli, record, false);
-    tessera__v1__revocation_record__free_unpacked (record, NULL);
-    return rc;
+    return s_print (cli, (const Tessera__V1__RevocationRecord *) message, false);
 }
 
 //  Calls method on revocation and prints the RevocationRecord it answers.
 static int
 s_call_record (cli_t *cli, const char *method, const ProtobufCMessage *request)
 {
-    return cli_call_print (cli, "revocation", method, request, NULL, 0, s_print_reply, NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__revocation_record__descriptor, "the reply is not a RevocationRecord", NULL,
+        s_print_reply
+    };
+    return cli_call_print (cli, "revocation", method, request, NULL, 0, &expected, NULL);
 }
 
 //  One listed record, for cli_call_pages: a row.
@@ -473,6 +472,38 @@ s_paper (cli_t *cli, int argc, char **argv)
     return s_call_record (cli, "RecordPaperRevocation", &request.base);
 }
 
+//  The challenge's questions, for the operator to ask.
+static int
+s_print_challenge (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                   const void *args)
+{
+    (void) reply;
+    (void) args;
+    const Tessera__V1__PhoneChallenge *challenge = (const Tessera__V1__PhoneChallenge *) message;
+    tsr_json_t *json = cli->json ? tsr_json_new () : NULL;
+    tsr_json_bool (json, "ok", true);
+    tsr_json_str (json, "challenge_id", challenge->challenge_id);
+    tsr_json_int (json, "level", challenge->level);
+    tsr_json_int (json, "expires_at_unix", challenge->expires_at_unix);
+    tsr_json_int (json, "failed_attempts", challenge->failed_attempts);
+    if (!cli->json)
+        printf ("challenge %s (level %d, %u failed attempts before): ask\n",
+                challenge->challenge_id, (int) challenge->level, challenge->failed_attempts);
+    for (size_t i = 0; i < challenge->n_questions; i++) {
+        char key [24];
+        snprintf (key, sizeof key, "question_%u", challenge->questions [i]->question_id);
+        tsr_json_str (json, key, challenge->questions [i]->question);
+        if (!cli->json)
+            printf ("  %2u  %s\n", challenge->questions [i]->question_id,
+                    challenge->questions [i]->question);
+    }
+    char *text = json ? tsr_json_finish (&json) : NULL;
+    if (text)
+        printf ("%s\n", text);
+    free (text);
+    return CLI_OK;
+}
+
 //  phone-start --caller ID [--holder ID] [--serial HEX]...
 static int
 s_phone_start (cli_t *cli, int argc, char **argv)
@@ -494,39 +525,12 @@ s_phone_start (cli_t *cli, int argc, char **argv)
         return cli_fail (cli, CLI_USAGE, "phone-start --caller PERSON_ID [--holder PERSON_ID] "
                          "[--serial HEX]...", NULL);
     request.serials = serials;
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "revocation", "StartPhoneChallenge", &request.base, NULL, 0, &reply,
-                       NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__PhoneChallenge *challenge = tessera__v1__phone_challenge__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!challenge)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a PhoneChallenge", NULL);
-    tsr_json_t *json = cli->json ? tsr_json_new () : NULL;
-    tsr_json_bool (json, "ok", true);
-    tsr_json_str (json, "challenge_id", challenge->challenge_id);
-    tsr_json_int (json, "level", challenge->level);
-    tsr_json_int (json, "expires_at_unix", challenge->expires_at_unix);
-    tsr_json_int (json, "failed_attempts", challenge->failed_attempts);
-    if (!cli->json)
-        printf ("challenge %s (level %d, %u failed attempts before): ask\n",
-                challenge->challenge_id, (int) challenge->level, challenge->failed_attempts);
-    for (size_t i = 0; i < challenge->n_questions; i++) {
-        char key [24];
-        snprintf (key, sizeof key, "question_%u", challenge->questions [i]->question_id);
-        tsr_json_str (json, key, challenge->questions [i]->question);
-        if (!cli->json)
-            printf ("  %2u  %s\n", challenge->questions [i]->question_id,
-                    challenge->questions [i]->question);
-    }
-    tessera__v1__phone_challenge__free_unpacked (challenge, NULL);
-    char *text = json ? tsr_json_finish (&json) : NULL;
-    if (text)
-        printf ("%s\n", text);
-    free (text);
-    return CLI_OK;
+    static const cli_reply_t expected = {
+        &tessera__v1__phone_challenge__descriptor, "the reply is not a PhoneChallenge", NULL,
+        s_print_challenge
+    };
+    return cli_call_print (cli, "revocation", "StartPhoneChallenge", &request.base, NULL, 0,
+                           &expected, NULL);
 }
 
 //  "ID=TEXT" into answer (text borrowed from line); false when malformed.
@@ -546,6 +550,29 @@ s_answer (char *line, Tessera__V1__SecretAnswer *answer)
     answer->answer = equals + 1;
     answer->answer [strcspn (answer->answer, "\r\n")] = 0;
     return true;
+}
+
+//  Whether the answers passed. A failed challenge is an answer, not an
+//  error, but scripts need to tell: exit 1 unless passed.
+static int
+s_print_result (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                const void *args)
+{
+    (void) args;
+    const Tessera__V1__PhoneChallengeResult *result =
+        (const Tessera__V1__PhoneChallengeResult *) message;
+    if (cli->json) {
+        tsr_json_t *json = tsr_json_new ();
+        tsr_json_bool (json, "ok", true);
+        tsr_json_str (json, "challenge_id", result->challenge_id);
+        tsr_json_bool (json, "passed", result->passed);
+        tsr_json_int (json, "failed_attempts", result->failed_attempts);
+        tsr_json_int (json, "locked_until_unix", result->locked_until_unix);
+        cli_print_json (&json);
+    }
+    else
+        printf ("%s (%u failed attempts)\n", reply->status_message, result->failed_attempts);
+    return result->passed ? CLI_OK : CLI_FAILED;
 }
 
 //  phone-answer CHALLENGE_ID (--answer ID=TEXT... | --answers-stdin)
@@ -584,63 +611,30 @@ s_phone_answer (cli_t *cli, int argc, char **argv)
     if (rc == CLI_OK && (!*request.challenge_id || !count))
         rc = cli_fail (cli, CLI_USAGE, "phone-answer CHALLENGE_ID (--answer QUESTION_ID=TEXT... "
                        "| --answers-stdin)", NULL);
-    tsr_envelope_t *reply = NULL;
     if (rc == CLI_OK) {
+        static const cli_reply_t expected = {
+            &tessera__v1__phone_challenge_result__descriptor,
+            "the reply is not a PhoneChallengeResult", NULL, s_print_result
+        };
         for (size_t i = 0; i < count; i++)
             list [i] = &answers [i];
         request.answers = list;
         request.n_answers = count;
-        rc = cli_call (cli, "revocation", "AnswerPhoneChallenge", &request.base, NULL, 0, &reply,
-                       NULL);
+        rc = cli_call_print (cli, "revocation", "AnswerPhoneChallenge", &request.base, NULL, 0,
+                             &expected, NULL);
     }
     OPENSSL_cleanse (lines, sizeof lines);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__PhoneChallengeResult *result = tessera__v1__phone_challenge_result__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    if (!result)
-        rc = cli_fail (cli, CLI_FAILED, "the reply is not a PhoneChallengeResult", NULL);
-    else
-    if (cli->json) {
-        tsr_json_t *json = tsr_json_new ();
-        tsr_json_bool (json, "ok", true);
-        tsr_json_str (json, "challenge_id", result->challenge_id);
-        tsr_json_bool (json, "passed", result->passed);
-        tsr_json_int (json, "failed_attempts", result->failed_attempts);
-        tsr_json_int (json, "locked_until_unix", result->locked_until_unix);
-        cli_print_json (&json);
-    }
-    else
-        printf ("%s (%u failed attempts)\n", reply->status_message, result->failed_attempts);
-    //  A failed challenge is an answer, not an error, but scripts need to
-    //  tell: exit 1 unless passed.
-    if (result && !result->passed)
-        rc = CLI_FAILED;
-    if (result)
-        tessera__v1__phone_challenge_result__free_unpacked (result, NULL);
-    tsr_envelope_free (&reply);
     return rc;
 }
 
-//  phone-status PERSON_ID
 static int
-s_phone_status (cli_t *cli, int argc, char **argv)
+s_print_channel (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+                 const void *args)
 {
-    if (argc != 1)
-        return cli_fail (cli, CLI_USAGE, "phone-status PERSON_ID", NULL);
-    Tessera__V1__GetPhoneChannelStatusRequest request =
-        TESSERA__V1__GET_PHONE_CHANNEL_STATUS_REQUEST__INIT;
-    request.person_id = argv [0];
-    tsr_envelope_t *reply = NULL;
-    int rc = cli_call (cli, "revocation", "GetPhoneChannelStatus", &request.base, NULL, 0, &reply,
-                       NULL);
-    if (rc != CLI_OK)
-        return rc;
-    Tessera__V1__PhoneChannelStatus *status = tessera__v1__phone_channel_status__unpack (
-        NULL, reply->payload.len, reply->payload.data);
-    tsr_envelope_free (&reply);
-    if (!status)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a PhoneChannelStatus", NULL);
+    (void) reply;
+    (void) args;
+    const Tessera__V1__PhoneChannelStatus *status =
+        (const Tessera__V1__PhoneChannelStatus *) message;
     char until [24];
     s_time (status->locked_until_unix, until);
     if (cli->json) {
@@ -655,8 +649,24 @@ s_phone_status (cli_t *cli, int argc, char **argv)
         printf ("%s  %u failed attempts, %s%s\n", status->person_id, status->failed_attempts,
                 status->locked_until_unix ? "locked until " : "open",
                 status->locked_until_unix ? until : "");
-    tessera__v1__phone_channel_status__free_unpacked (status, NULL);
     return CLI_OK;
+}
+
+//  phone-status PERSON_ID
+static int
+s_phone_status (cli_t *cli, int argc, char **argv)
+{
+    if (argc != 1)
+        return cli_fail (cli, CLI_USAGE, "phone-status PERSON_ID", NULL);
+    static const cli_reply_t expected = {
+        &tessera__v1__phone_channel_status__descriptor, "the reply is not a PhoneChannelStatus",
+        NULL, s_print_channel
+    };
+    Tessera__V1__GetPhoneChannelStatusRequest request =
+        TESSERA__V1__GET_PHONE_CHANNEL_STATUS_REQUEST__INIT;
+    request.person_id = argv [0];
+    return cli_call_print (cli, "revocation", "GetPhoneChannelStatus", &request.base, NULL, 0,
+                           &expected, NULL);
 }
 
 int

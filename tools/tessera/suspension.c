@@ -116,17 +116,16 @@ s_print (cli_t *cli, const Tessera__V1__Suspension *m, const char *text)
 }
 
 static int
-s_print_reply (cli_t *cli, const tsr_envelope_t *reply, const void *args)
+s_print_reply (cli_t *cli, const tsr_envelope_t *reply, ProtobufCMessage *message,
+               const void *args)
 {
     (void) args;
-    Tessera__V1__Suspension *m = tessera__v1__suspension__unpack (NULL, reply->payload.len,
-                                                                 reply->payload.data);
-    if (!m)
-        return cli_fail (cli, CLI_FAILED, "the reply is not a Suspension", NULL);
-    int rc = s_print (cli, m, reply->status_message);
-    tessera__v1__suspension__free_unpacked (m, NULL);
-    return rc;
+    return s_print (cli, (const Tessera__V1__Suspension *) message, reply->status_message);
 }
+
+static const cli_reply_t s_suspension = {
+    &tessera__v1__suspension__descriptor, "the reply is not a Suspension", NULL, s_print_reply
+};
 
 int
 cli_suspension (cli_t *cli, bool resume, int argc, char **argv)
@@ -181,6 +180,6 @@ cli_suspension (cli_t *cli, bool resume, int argc, char **argv)
     again.reason = (Tessera__V1__ResumeReason) reason;
     return cli_call_print (cli, "revocation",
                            resume ? "ResumeCertificates" : "SuspendCertificates",
-                           resume ? &again.base : &suspend.base, request_id, 0, s_print_reply,
+                           resume ? &again.base : &suspend.base, request_id, 0, &s_suspension,
                            NULL);
 }
