@@ -4,6 +4,8 @@ the bus and through `tessera operator`, the RGS ** incompatible pairs, bus
 refusals audited by the service that refuses, and roles resolved by another
 service (ca asks enrollment). Real PostgreSQL, real processes."""
 import json
+import secrets
+import threading
 import time
 
 import pytest
@@ -28,6 +30,8 @@ NAMES = {value: name for name, value in ROLES.items()}
 # What a role client in another service keeps an answer: short, so a
 # revocation is seen by ca within the test.
 CACHE_MS = 300
+# ListOperators' page cap (ENROLLMENT_OPERATOR_LIST_MAX).
+PAGE_MAX = 100
 
 
 @pytest.fixture(scope="module")
@@ -526,3 +530,71 @@ def test_the_audit_chains_verify(system, officer):
         assert result.returncode == 0, result.stdout + result.stderr
         verified = json.loads(result.stdout.splitlines()[0])
         assert verified["intact"] is True and verified["rows_checked"] > 0
+
+
+def test_cli_lists_every_page_of_operators_once(system, officer):
+    """Past PAGE_MAX operators `tessera operator list` takes several pages
+    (cli_call_pages): every operator is printed once, in both forms."""
+    have = rows(system, "SELECT count(*) FROM enrollment.operators")[0][0]
+    for i in range(max(0, 2 * PAGE_MAX + 1 - have)):       # three pages
+        reply = add(system, f"Pager {i:03d}", fresh_key())
+        assert reply.status == OK, reply.status_message
+    expected = sorted(r[0] for r in rows(system, "SELECT operator_id FROM enrollment.operators"))
+    assert len(expected) > 2 * PAGE_MAX
+    result, lines = cli_json(system, "operator", "list", "--all")
+    assert result.returncode == 0, result.stderr
+    assert sorted(line["operator_id"] for line in lines) == expected
+    result = system.cli("operator", "list", "--all", identity="officer")
+    assert result.returncode == 0, result.stderr
+    header, *table = result.stdout.splitlines()
+    assert header.split()[0] == "OPERATOR"
+    assert sorted(line.split()[0] for line in table) == expected
+
+
+def test_cli_stops_when_a_service_repeats_its_page_token(system):
+    """The real services' tokens always move; this stand-in for enrollment
+    (its key, another port) answers the same token twice. The CLI prints
+    both pages and stops with an error instead of listing for ever."""
+    public, secret = read_cert(system.services["enrollment"].cert)
+    context = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    router.curve_server = True
+    router.curve_publickey, router.curve_secretkey = public.encode(), secret.encode()
+    router.linger = 0
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    asked, running = [], [True]
+
+    def serve():
+        while running[0]:
+            if not router.poll(100):
+                continue
+            identity, frame = router.recv_multipart()
+            request = envelope_pb2.Envelope.FromString(frame)
+            asked.append(enrollment_pb2.ListOperatorsRequest.FromString(
+                request.payload).page_token)
+            page = enrollment_pb2.ListOperatorsReply(next_page_token="op-again")
+            page.operators.add(operator_id=f"op-{len(asked):016x}", name="Stand In",
+                               public_key=fresh_key())
+            reply = envelope_pb2.Envelope(
+                message_id=secrets.token_hex(16), request_id=request.request_id,
+                trace_id=request.trace_id, method=request.method, is_reply=True,
+                sent_at_unix_ms=int(time.time() * 1000), status=OK,
+                payload=page.SerializeToString())
+            router.send_multipart([identity, reply.SerializeToString()])
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        result = system.cli("--json", "operator", "list", identity="officer",
+                            env={"TSR_ENROLLMENT_ENDPOINT": f"tcp://127.0.0.1:{port}"})
+    finally:
+        running[0] = False
+        thread.join()
+        context.destroy(0)
+    assert result.returncode == 1
+    assert result.stderr == "tessera: the service repeated its page token: op-again\n"
+    assert asked == ["", "op-again"]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("operator_id") for line in lines[:2]] == [f"op-{1:016x}", f"op-{2:016x}"]
+    assert lines[2] == {"ok": False, "error": "the service repeated its page token",
+                        "detail": "op-again"}
