@@ -26,7 +26,7 @@ tests_of() {
   case "$1" in
     enrollment) echo test_enrollment.py test_operators.py ;;
     validation) echo test_validation.py ;;
-    ca) echo test_ca.py ;;
+    ca) echo test_ca.py test_ca_group_commit.py ;;
     perso) echo test_perso.py test_pin_unblock.py test_renewal.py test_key_recovery.py ;;
     mail) echo test_mail.py ;;
     revocation) echo test_revocation.py test_suspension.py ;;
