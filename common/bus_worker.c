@@ -5,6 +5,11 @@
     storing of its reply share one transaction under an advisory lock on
     (caller, request id): two copies of a request arriving together, or a
     retry after a crash, give one effect and the same reply bytes.
+
+    A batched method's requests waiting together (TSR_METHOD_BATCHED) share
+    that transaction, each in a savepoint of its own; their replies are held
+    until it commits and, if it does not, each is answered UNAVAILABLE
+    (s_dispatch_batched, s_batch_flush).
 */
 #include "tessera/bus.h"
 #include "tessera/log.h"
