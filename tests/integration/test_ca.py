@@ -64,6 +64,26 @@ def ca_rows(system, sql, *params):
         conn.close()
 
 
+def insert_trigger(table, name, body, prelude=""):
+    """SQL making a test's BEFORE INSERT trigger ca.<name> on ca.<table>:
+    body is PL/pgSQL with NEW in scope, run with the owner's rights in the
+    ca schema; prelude comes first (a table the body uses). Drop it with
+    drop_trigger."""
+    return f"""{prelude}
+CREATE FUNCTION ca.{name}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ca AS $$
+BEGIN
+{body}
+    RETURN NEW;
+END $$;
+CREATE TRIGGER {name} BEFORE INSERT ON ca.{table} FOR EACH ROW EXECUTE FUNCTION ca.{name}();
+"""
+
+
+def drop_trigger(table, name):
+    return f"DROP TRIGGER {name} ON ca.{table}; DROP FUNCTION ca.{name}()"
+
+
 def openssl(*args, check=True, input=None):
     return subprocess.run(["openssl", *args], capture_output=True, check=check, input=input)
 

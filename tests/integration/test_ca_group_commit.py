@@ -13,7 +13,8 @@ import secrets
 from cryptography import x509
 
 from tessera.v1 import ca_pb2, envelope_pb2
-from test_ca import LEVEL2, active, ca_rows, ceremony, csr_der, holder_subject, system  # noqa: F401
+from test_ca import (LEVEL2, active, ca_rows, ceremony, csr_der,  # noqa: F401
+                     drop_trigger, holder_subject, insert_trigger, system)
 
 OK = envelope_pb2.STATUS_OK
 UNAVAILABLE = envelope_pb2.STATUS_UNAVAILABLE
@@ -140,18 +141,10 @@ def test_a_request_id_twice_in_one_transaction(system, active):
     assert len(stored(system, "gc-twice")[0]) == 1
 
 
-POISON = """
-CREATE FUNCTION ca.test_poison_audit() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
+POISON = insert_trigger("audit_log", "test_poison_audit", """
     IF NEW.details LIKE '%h-gc-poison%' THEN
         RAISE EXCEPTION 'test: this audit row is refused';
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER test_poison_audit BEFORE INSERT ON ca.audit_log
-    FOR EACH ROW EXECUTE FUNCTION ca.test_poison_audit();
-"""
+    END IF;""")
 
 
 def test_a_failed_commit_answers_its_whole_transaction_unavailable(system, active):
@@ -166,8 +159,7 @@ def test_a_failed_commit_answers_its_whole_transaction_unavailable(system, activ
             cur.execute(POISON)
         replies = send_together(system, calls)
         with conn.cursor() as cur:
-            cur.execute("DROP TRIGGER test_poison_audit ON ca.audit_log;"
-                        " DROP FUNCTION ca.test_poison_audit()")
+            cur.execute(drop_trigger("audit_log", "test_poison_audit"))
     finally:
         conn.close()
 

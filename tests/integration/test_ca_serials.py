@@ -8,24 +8,16 @@ of a certificate already issued."""
 from cryptography import x509
 
 from tessera.v1 import ca_pb2, envelope_pb2
-from test_ca import active, ca_rows, ceremony, csr_der, issue, system  # noqa: F401
+from test_ca import (active, ca_rows, ceremony, csr_der, drop_trigger,  # noqa: F401
+                     insert_trigger, issue, system)
 
 
-FORCE_COLLISION = """
-CREATE TABLE ca.test_collisions (forced int);
-CREATE FUNCTION ca.test_force_collision() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = ca AS $$
-BEGIN
+FORCE_COLLISION = insert_trigger("certificates", "test_force_collision", """
     IF NOT EXISTS (SELECT 1 FROM test_collisions) THEN
         INSERT INTO test_collisions VALUES (1);
         SELECT serial, serial_hex INTO NEW.serial, NEW.serial_hex
           FROM certificates WHERE card_request_id = 'serial-first';
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER test_force_collision BEFORE INSERT ON ca.certificates
-    FOR EACH ROW EXECUTE FUNCTION ca.test_force_collision();
-"""
+    END IF;""", prelude="CREATE TABLE ca.test_collisions (forced int);")
 
 
 def test_a_serial_already_taken_is_drawn_again(system, active):
@@ -40,8 +32,8 @@ def test_a_serial_already_taken_is_drawn_again(system, active):
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM ca.test_collisions")
             forced = cur.fetchone()[0]
-            cur.execute("DROP TRIGGER test_force_collision ON ca.certificates;"
-                        " DROP FUNCTION ca.test_force_collision(); DROP TABLE ca.test_collisions")
+            cur.execute(drop_trigger("certificates", "test_force_collision")
+                        + "; DROP TABLE ca.test_collisions")
     finally:
         conn.close()
     assert forced == 1, "the trigger never gave an insert the taken serial"
