@@ -39,7 +39,8 @@ typedef struct {
     zmsg_t *route;                  //  the request's route frames
     zframe_t *reply;
     zframe_t *unavailable;          //  sent instead if the commit fails
-    const char *method;             //  for the error counter
+    const char *method;             //  for the error counter and the latency
+    int64_t started_us;             //  when the request was taken: its latency ends at the reply
     char caller [41];               //  a copy of the request comes after the commit
     char request_id [TSR_REQUEST_ID_MAX + 1];
 } s_held_t;
@@ -453,6 +454,8 @@ s_batch_flush (s_worker_t *self, zsock_t *socket)
         }
         else
             zmsg_destroy (&held->route);
+        tsr_histogram_observe (self->args->latency, held->method,
+                               (double) (zclock_usecs () - held->started_us) / 1e6);
     }
     self->held_count = 0;
 }
@@ -623,7 +626,9 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
     tsr_counter_inc (self->args->requests, method_label, 1);
     if (status != TESSERA__V1__STATUS__STATUS_OK)
         tsr_counter_inc (self->args->errors, method_label, 1);
-    tsr_histogram_observe (self->args->latency, method_label, seconds);
+    bool held = hold && unavailable;
+    if (!held)      //  a held reply's latency is observed when it is sent
+        tsr_histogram_observe (self->args->latency, method_label, seconds);
     if (request) {
         char duration_ms [24];
         snprintf (duration_ms, sizeof duration_ms, "%.3f", seconds * 1000.0);
@@ -631,13 +636,13 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
                        "status", tsr_status_name (status), "duration_ms", duration_ms, NULL);
     }
     tsr_trace_clear ();
-    if (hold && unavailable) {
+    if (held) {
         //  Sent when the batch commits, or its stand-in if it does not.
-        s_held_t *held = &self->held [self->held_count++];
-        *held = (s_held_t) {
-            .route = msg, .reply = reply, .unavailable = unavailable, .method = method_label };
-        snprintf (held->caller, sizeof held->caller, "%s", caller);
-        snprintf (held->request_id, sizeof held->request_id, "%s", request->request_id);
+        s_held_t *entry = &self->held [self->held_count++];
+        *entry = (s_held_t) { .route = msg, .reply = reply, .unavailable = unavailable,
+                              .method = method_label, .started_us = started_us };
+        snprintf (entry->caller, sizeof entry->caller, "%s", caller);
+        snprintf (entry->request_id, sizeof entry->request_id, "%s", request->request_id);
         msg = NULL;
         reply = NULL;
         if (!tsr_db_in_transaction (self->db))

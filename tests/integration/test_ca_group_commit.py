@@ -48,11 +48,13 @@ def send_together(system, calls, timeout=60.0):
 
 
 def group_counts(system):
-    """(requests committed, transactions) of IssueCertificate, from /metrics."""
+    """(requests committed, transactions, latencies observed) of
+    IssueCertificate, from /metrics."""
     status, text = system.services["ca"].http_get("/metrics")
     assert status == 200
     counts = []
-    for name in ("tessera_bus_group_committed_total", "tessera_bus_group_commits_total"):
+    for name in ("tessera_bus_group_committed_total", "tessera_bus_group_commits_total",
+                 "tessera_bus_request_seconds_count"):
         found = re.search(name + r'\{[^}]*method="IssueCertificate"[^}]*\} (\d+)', text)
         counts.append(int(found.group(1)) if found else 0)
     return tuple(counts)
@@ -84,10 +86,12 @@ def test_requests_sent_together_share_commits_and_refusals_stay_alone(system, ac
 
     after = group_counts(system)
     committed, commits = after[0] - before[0], after[1] - before[1]
-    # Every request answered once, and the three workers grouped some.
+    # Every request answered once, and the three workers grouped some;
+    # each latency observed once, when its reply was sent.
     assert sorted(replies) == sorted(r for r, _ in calls)
     assert all(len(v) == 1 for v in replies.values())
     assert commits < committed, (committed, commits)
+    assert committed == after[2] - before[2] == len(calls)
 
     certs, kept = stored(system, "gc-")
     for request_id, _ in bad:
