@@ -98,11 +98,7 @@ tsr_envelope_free (tsr_envelope_t **envelope_p)
 uint8_t *
 tsr_envelope_encode (const tsr_envelope_t *envelope, size_t *size)
 {
-    *size = tessera__v1__envelope__get_packed_size (envelope);
-    uint8_t *data = malloc (*size ? *size : 1);
-    if (data)
-        tessera__v1__envelope__pack (envelope, data);
-    return data;
+    return tsr_message_pack (&envelope->base, size);
 }
 
 void
