@@ -420,23 +420,14 @@ s_pipeline (tsr_db_t *self, s_statement_t *statements, int count, int result_for
     return ok ? 0 : -1;
 }
 
-PGresult *
-tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
-                    const char *const *first_values, const char *sql, int param_count,
-                    const char *const *values, int result_format)
+//  BEGIN and the statements after it, in one round trip: as any statement
+//  outside a transaction, once more on a new connection when the old one
+//  is found gone. The last statement's result with the transaction open,
+//  or NULL with none.
+static PGresult *
+s_begin_pipeline (tsr_db_t *self, s_statement_t *statements, int count, int result_format)
 {
-    if (self->in_transaction) {
-        s_set_error (self, "transaction already open", NULL);
-        return NULL;
-    }
     s_at_commit_forget (self);
-    s_statement_t statements [] = {
-        { .sql = "BEGIN" },
-        { .sql = first_sql, .param_count = first_count, .values = first_values, .prepared = true },
-        { .sql = sql, .param_count = param_count, .values = values, .prepared = true },
-    };
-    //  As any statement outside a transaction: once more on a new
-    //  connection when the old one is found gone.
     for (int attempt = 0; attempt < 2; attempt++) {
         self->connection_lost = false;
         self->error [0] = '\0';
@@ -444,7 +435,7 @@ tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
         if (s_ensure_connected (self))
             return NULL;
         PGresult *res = NULL;
-        if (s_pipeline (self, statements, 3, result_format, &res) == 0) {
+        if (s_pipeline (self, statements, count, result_format, &res) == 0) {
             self->in_transaction = true;
             return res;
         }
@@ -457,6 +448,23 @@ tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
         self->connection_lost = true;
     }
     return NULL;
+}
+
+PGresult *
+tsr_db_begin_query (tsr_db_t *self, const char *first_sql, int first_count,
+                    const char *const *first_values, const char *sql, int param_count,
+                    const char *const *values, int result_format)
+{
+    if (self->in_transaction) {
+        s_set_error (self, "transaction already open", NULL);
+        return NULL;
+    }
+    s_statement_t statements [] = {
+        { .sql = "BEGIN" },
+        { .sql = first_sql, .param_count = first_count, .values = first_values, .prepared = true },
+        { .sql = sql, .param_count = param_count, .values = values, .prepared = true },
+    };
+    return s_begin_pipeline (self, statements, 3, result_format);
 }
 
 int
@@ -544,46 +552,30 @@ tsr_db_savepoint_query (tsr_db_t *self, const char *first_sql, int first_count,
                         const char *const *first_values, const char *sql, int param_count,
                         const char *const *values, int result_format)
 {
-    bool opening = !self->in_transaction;
-    if (opening)
-        s_at_commit_forget (self);
-    self->at_commit_mark = self->at_commit_count;
     s_statement_t statements [] = {
         { .sql = "BEGIN" },
         { .sql = "SAVEPOINT tsr_request" },
         { .sql = first_sql, .param_count = first_count, .values = first_values, .prepared = true },
         { .sql = sql, .param_count = param_count, .values = values, .prepared = true },
     };
-    //  A transaction is opened as tsr_db_begin_query opens it: once more on
-    //  a new connection when the old one is found gone.
-    for (int attempt = 0; attempt < (opening ? 2 : 1); attempt++) {
-        self->connection_lost = false;
-        self->error [0] = '\0';
-        self->sqlstate [0] = '\0';
-        if (opening ? s_ensure_connected (self)
-                    : !self->conn || PQstatus (self->conn) != CONNECTION_OK) {
-            if (!opening)
-                s_set_error (self, "connection lost inside a transaction", NULL);
-            break;
-        }
-        PGresult *res = NULL;
-        if (s_pipeline (self, opening ? statements : statements + 1, opening ? 4 : 3,
-                        result_format, &res) == 0) {
-            self->in_transaction = true;
-            return res;
-        }
-        if (PQstatus (self->conn) == CONNECTION_OK) {
-            if (opening) {
-                PGresult *rollback = PQexec (self->conn, "ROLLBACK");
-                PQclear (rollback);
-            }
-            else
-                s_savepoint_undo (self);
-            return NULL;
-        }
+    if (!self->in_transaction) {
+        self->at_commit_mark = 0;
+        return s_begin_pipeline (self, statements, 4, result_format);
     }
-    self->connection_lost = true;
-    tsr_db_rollback (self);
+    self->at_commit_mark = self->at_commit_count;
+    self->connection_lost = false;
+    self->error [0] = '\0';
+    self->sqlstate [0] = '\0';
+    if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
+        s_set_error (self, "connection lost inside a transaction", NULL);
+        self->connection_lost = true;
+        tsr_db_rollback (self);
+        return NULL;
+    }
+    PGresult *res = NULL;
+    if (s_pipeline (self, statements + 1, 3, result_format, &res) == 0)
+        return res;
+    s_savepoint_undo (self);
     return NULL;
 }
 
