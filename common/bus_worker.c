@@ -34,6 +34,9 @@
 #define S_BATCH_AT_COMMIT_ROOM 8
 #define S_BATCH_WAIT_US 20000
 
+//  What a request whose transaction failed is told.
+#define S_RETRY_MESSAGE "database unavailable; retry with the same request id"
+
 //  A reply held until its batch commits.
 typedef struct {
     zmsg_t *route;                  //  the request's route frames
@@ -183,8 +186,7 @@ s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_
     *status = method->handler (&call);
     if (*status != TESSERA__V1__STATUS__STATUS_OK && tsr_db_connection_lost (self->db)) {
         *status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
-        snprintf (call.message, sizeof call.message,
-                  "database unavailable; retry with the same request id");
+        snprintf (call.message, sizeof call.message, "%s", S_RETRY_MESSAGE);
     }
     if (*status == TESSERA__V1__STATUS__STATUS_INTERNAL
     ||  (*status == TESSERA__V1__STATUS__STATUS_UNAVAILABLE && *tsr_db_error (self->db)))
@@ -250,7 +252,7 @@ s_unavailable_reply (s_worker_t *self, const tsr_envelope_t *request, tsr_status
     tsr_log_warn (request->trace_id, "bus.db_failed", "method", request->method,
                   "reason", self->db ? tsr_db_error (self->db) : "not connected", NULL);
     return s_reply_frame (self->args->config, request, *status,
-                          "database unavailable; retry with the same request id", NULL, 0);
+                          S_RETRY_MESSAGE, NULL, 0);
 }
 
 static zframe_t *
@@ -428,14 +430,14 @@ s_batch_flush (s_worker_t *self, zsock_t *socket)
         return;
     bool committed = self->db && tsr_db_in_transaction (self->db)
                   && tsr_db_commit (self->db) == 0;
-    if (!committed) {
+    if (committed)
+        tsr_counter_inc (self->args->group_commits, self->held [0].method, 1);
+    else {
         if (self->db)
             tsr_db_rollback (self->db);
         tsr_log_warn (NULL, "bus.batch_failed", "method", self->held [0].method, "reason",
                       self->db ? tsr_db_error (self->db) : "not connected", NULL);
     }
-    if (committed)
-        tsr_counter_inc (self->args->group_commits, self->held [0].method, 1);
     for (int i = 0; i < self->held_count; i++) {
         s_held_t *held = &self->held [i];
         if (committed) {
@@ -577,9 +579,8 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
         const tsr_method_t *method = s_find_method (self->args->config, request->method);
         batched = method && (method->flags & TSR_METHOD_BATCHED)
                && !(method->flags & (TSR_METHOD_READ_ONLY | TSR_METHOD_SECRET_REPLY));
-        //  Anything else ends the open batch first; so does a transaction
-        //  lost under it (when the roles were read, say).
-        if (!batched || (self->held_count && !tsr_db_in_transaction (self->db)))
+        //  Anything else ends the open batch first.
+        if (!batched)
             s_batch_flush (self, socket);
         if (!method) {
             status = TESSERA__V1__STATUS__STATUS_UNIMPLEMENTED;
@@ -606,6 +607,8 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
                 //  A method open to anyone is not told the caller's roles.
                 self->caller_roles = method->roles == TSR_ROLES_ANY ? 0 : roles;
                 if (batched) {
+                    //  So does a transaction lost under it (when the roles
+                    //  were read, say), and a copy of a request it holds.
                     if (self->held_count && (!tsr_db_in_transaction (self->db)
                                          ||  s_batch_holds (self, caller, request->request_id)))
                         s_batch_flush (self, socket);
@@ -614,8 +617,7 @@ s_handle (s_worker_t *self, zsock_t *socket, zmsg_t *msg)
                     reply = s_dispatch_batched (self, method, request, caller, &status);
                     hold = reply != NULL;
                     unavailable = hold ? s_reply_frame (self->args->config, request,
-                        TESSERA__V1__STATUS__STATUS_UNAVAILABLE,
-                        "database unavailable; retry with the same request id", NULL, 0) : NULL;
+                        TESSERA__V1__STATUS__STATUS_UNAVAILABLE, S_RETRY_MESSAGE, NULL, 0) : NULL;
                 }
                 else
                     reply = s_dispatch (self, method, request, caller, &status);
