@@ -132,16 +132,10 @@ class Tessera:
     def commits(self):
         """(issuances committed, transactions) so far: the ca's worker
         commits the IssueCertificate requests waiting together at once."""
-        status, text = self.system.services["ca"].http_get("/metrics")
-        if status != 200:
-            raise RuntimeError(f"{self.label}: /metrics answered {status}")
-        found = {}
-        for line in text.splitlines():
-            for name in ("tessera_bus_group_committed_total", "tessera_bus_group_commits_total"):
-                if line.startswith(name + "{") and 'method="IssueCertificate"' in line:
-                    found[name] = int(float(line.rsplit(" ", 1)[1]))
-        return (found.get("tessera_bus_group_committed_total", 0),
-                found.get("tessera_bus_group_commits_total", 0))
+        samples = self.system.services["ca"].metrics()
+        method = (("method", "IssueCertificate"),)
+        return (int(samples.get(("tessera_bus_group_committed_total", method), 0)),
+                int(samples.get(("tessera_bus_group_commits_total", method), 0)))
 
     def stop(self):
         self.system.stop()

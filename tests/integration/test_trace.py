@@ -63,23 +63,11 @@ def wait_for(predicate, timeout=30.0, what="condition"):
 
 
 def metrics(system, service):
-    """{(name, labels): value} of a service's /metrics; labels without service."""
-    status, text = system.services[service].http_get("/metrics")
-    assert status == 200
-    samples = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        found = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)", line)
-        assert found, f"not an exposition line: {line!r}"
-        labels = dict(re.findall(r'([a-zA-Z_]+)="([^"]*)"', found.group(2) or ""))
-        assert labels.pop("service") == service
-        samples[(found.group(1), tuple(sorted(labels.items())))] = float(found.group(3))
-    return samples
+    return system.services[service].metrics()
 
 
 def metric(system, service, name, **labels):
-    return metrics(system, service).get((name, tuple(sorted(labels.items()))))
+    return system.services[service].metric(name, **labels)
 
 
 def log_lines(system, service, trace_id):

@@ -255,6 +255,26 @@ class Service:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def metrics(self):
+        """{(name, labels): value} of the service's /metrics, labels a
+        sorted tuple of pairs without the service's own."""
+        status, text = self.http_get("/metrics")
+        assert status == 200
+        samples = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            found = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)", line)
+            assert found, f"not an exposition line: {line!r}"
+            labels = dict(re.findall(r'([a-zA-Z_]+)="([^"]*)"', found.group(2) or ""))
+            assert labels.pop("service") == self.name
+            samples[(found.group(1), tuple(sorted(labels.items())))] = float(found.group(3))
+        return samples
+
+    def metric(self, name, **labels):
+        """One sample of metrics(), or None when the series is not there."""
+        return self.metrics().get((name, tuple(sorted(labels.items()))))
+
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout * SLOW
         while time.time() < deadline:
