@@ -97,6 +97,17 @@ def pem(der):
     return openssl("x509", "-inform", "DER", "-outform", "PEM", input=der)
 
 
+def encrypted_mail(work, name, text, cert, outform="PEM"):
+    """text written to work/<name>.txt and encrypted to cert with openssl
+    cms into work/<name>.p7m: (message path, encrypted path)."""
+    message = work / f"{name}.txt"
+    message.write_text(text)
+    encrypted = work / f"{name}.p7m"
+    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(message), "-out", str(encrypted),
+            "-outform", outform, str(cert))
+    return message, encrypted
+
+
 @pytest.fixture(scope="module")
 def escrowed(system, pcsc, registry, ca_active, officers, tmp_path_factory):
     """A card personalised with authentication, signature and an escrowed
@@ -118,11 +129,8 @@ def escrowed(system, pcsc, registry, ca_active, officers, tmp_path_factory):
     assert (state, written, retained) == (2, True, True)
     cert_pem = work / "encryption.pem"
     cert_pem.write_bytes(pem(bytes(cert_der)))
-    message = work / "message.txt"
-    message.write_text("Old mail for Inès: the quarterly figures.\n")
-    encrypted = work / "message.p7m"
-    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(message), "-out", str(encrypted),
-            "-outform", "PEM", str(cert_pem))
+    message, encrypted = encrypted_mail(work, "message",
+                                        "Old mail for Inès: the quarterly figures.\n", cert_pem)
     yield dict(holder=holder, card=card, job=job, key_id=key_id, serial=serial, cert=cert_pem,
                message=message, encrypted=encrypted, work=work,
                card_request_id=card_request_id)
@@ -359,11 +367,8 @@ def test_every_key_of_the_holder_stays_recoverable(system, pcsc, registry, escro
     second_der = rows(system, "SELECT certificate_der FROM perso.escrowed_keys WHERE key_id = %s",
                       listed.keys[1].key_id)[0][0]
     second_cert.write_bytes(pem(bytes(second_der)))
-    second_message = work / "message-2.txt"
-    second_message.write_text("Newer mail, to the second card.\n")
-    second_encrypted = work / "message-2.p7m"
-    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(second_message), "-out",
-            str(second_encrypted), "-outform", "PEM", str(second_cert))
+    second_message, second_encrypted = encrypted_mail(
+        work, "message-2", "Newer mail, to the second card.\n", second_cert)
     # The CLI lists them for an officer.
     listing = cli(system, "rec1", "perso", "escrowed-keys", "--person", holder.person_id)
     assert [line["key_id"] for line in listing] == [k.key_id for k in listed.keys]
@@ -519,11 +524,8 @@ def test_same_card_renewal_takes_a_new_escrowed_key(system, pcsc, registry, ca_a
                 " WHERE person_id = %s AND state = 2", holder.person_id)
     old_cert = work / "old-encryption.pem"
     old_cert.write_bytes(pem(bytes(old_der)))
-    old_message = work / "old.txt"
-    old_message.write_text("Mail for Zoé before the renewal.\n")
-    old_encrypted = work / "old.p7m"
-    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(old_message), "-out",
-            str(old_encrypted), "-outform", "DER", str(old_cert))
+    old_message, old_encrypted = encrypted_mail(
+        work, "old", "Mail for Zoé before the renewal.\n", old_cert, outform="DER")
     assert decrypt_cms(old_encrypted.read_bytes(), on_card) == \
         old_message.read_bytes()
     old_serials = set(first_job.certificate_serials) | {old_serial}
@@ -565,11 +567,8 @@ def test_same_card_renewal_takes_a_new_escrowed_key(system, pcsc, registry, ca_a
     assert run(pcsc, "pkcs15-tool", "--list-certificates").stdout.count("X.509 Certificate") == 3
     # Mail encrypted to the new certificate opens with the card; the old
     # mail does not any more: 9D's old key was overwritten.
-    new_message = work / "new.txt"
-    new_message.write_text("Mail for Zoé after the renewal.\n")
-    new_encrypted = work / "new.p7m"
-    openssl("cms", "-encrypt", "-binary", "-aes256", "-in", str(new_message), "-out",
-            str(new_encrypted), "-outform", "DER", str(new_cert))
+    new_message, new_encrypted = encrypted_mail(
+        work, "new", "Mail for Zoé after the renewal.\n", new_cert, outform="DER")
     assert decrypt_cms(new_encrypted.read_bytes(), on_card) == \
         new_message.read_bytes()
     assert decrypt_cms(old_encrypted.read_bytes(), on_card) is None
