@@ -107,6 +107,17 @@ def encrypted_mail(work, name, text, cert, outform="PEM"):
             "-outform", outform, str(cert))
     return message, encrypted
 
+ALL_USES = [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE,
+            ca_pb2.CERTIFICATE_USE_ENCRYPTION]
+
+
+def validated_request(system, registry, holder, uses=ALL_USES):
+    """A card request for holder with these uses, validated: its id."""
+    _, (card_request_id,) = registry.batch([holder], uses=uses)
+    validate(system, card_request_id)
+    assert wait_state(system, card_request_id, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    return card_request_id
+
 
 @pytest.fixture(scope="module")
 def escrowed(system, pcsc, registry, ca_active, officers, tmp_path_factory):
@@ -114,11 +125,7 @@ def escrowed(system, pcsc, registry, ca_active, officers, tmp_path_factory):
     encryption key, and a message encrypted to its encryption certificate."""
     work = tmp_path_factory.mktemp("escrow")
     holder = registry.holder("Inès", "Lefèvre")
-    _, (card_request_id,) = registry.batch([holder], uses=[
-        ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE,
-        ca_pb2.CERTIFICATE_USE_ENCRYPTION])
-    validate(system, card_request_id)
-    assert wait_state(system, card_request_id, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    card_request_id = validated_request(system, registry, holder)
     card = new_card(pcsc, work, "escrow")
     job = personalised_job(system, pcsc, card_request_id)
     keys = rows(system, "SELECT key_id, serial_hex, certificate_der, state, written,"
@@ -170,11 +177,7 @@ def test_abandoning_a_job_revokes_its_escrowed_keys_certificate_too(
     that certificate with the on-card ones, and the key stays in escrow."""
     pin_change = apdu_index(escrowed["card"], "00240080")
     holder = registry.holder("Gaël", "Morvan")
-    _, (card_request_id,) = registry.batch([holder], uses=[
-        ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE,
-        ca_pb2.CERTIFICATE_USE_ENCRYPTION])
-    validate(system, card_request_id)
-    assert wait_state(system, card_request_id, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    card_request_id = validated_request(system, registry, holder)
     card = new_card(pcsc, tmp_path, "abandoned", faults=[f"drop-after={pin_change}"])
     job = run_job(system, pcsc, card_request_id, card)
     assert job.state == P.PERSO_JOB_STATE_FAILED, step_names(job)
@@ -353,10 +356,8 @@ def test_every_key_of_the_holder_stays_recoverable(system, pcsc, registry, escro
     recovery returns both, and each decrypts the mail of its time."""
     work = escrowed["work"]
     holder = escrowed["holder"]
-    _, (second_request,) = registry.batch([holder], uses=[
+    second_request = validated_request(system, registry, holder, uses=[
         ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_ENCRYPTION])
-    validate(system, second_request)
-    assert wait_state(system, second_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
     new_card(pcsc, work, "second")
     personalised_job(system, pcsc, second_request)
     listed = ok(perso(system, "ListEscrowedKeys", P.ListEscrowedKeysRequest(
@@ -507,11 +508,8 @@ def test_same_card_renewal_takes_a_new_escrowed_key(system, pcsc, registry, ca_a
     the holder's activation like the others."""
     work = tmp_path_factory.mktemp("renewal-escrow")
     holder = registry.holder("Zoé", "Mercier")
-    uses = [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_SIGNATURE,
-            ca_pb2.CERTIFICATE_USE_ENCRYPTION]
-    _, (first_request,) = registry.batch([holder], uses=uses)
-    validate(system, first_request)
-    assert wait_state(system, first_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    uses = ALL_USES
+    first_request = validated_request(system, registry, holder, uses)
     new_card(pcsc, work, "renewed-with-escrow")
     first_job = personalised_job(system, pcsc, first_request)
     uuid = first_job.card_uuid
@@ -631,9 +629,7 @@ def test_renewal_on_a_new_card_supersedes_the_old_encryption_certificate(
     work = tmp_path_factory.mktemp("renewal-escrow-new-card")
     holder = registry.holder("Noé", "Girard")
     uses = [ca_pb2.CERTIFICATE_USE_AUTHENTICATION, ca_pb2.CERTIFICATE_USE_ENCRYPTION]
-    _, (first_request,) = registry.batch([holder], uses=uses)
-    validate(system, first_request)
-    assert wait_state(system, first_request, enrollment_pb2.CARD_REQUEST_STATE_VALIDATED)
+    first_request = validated_request(system, registry, holder, uses)
     new_card(pcsc, work, "expiring")
     old_job = personalised_job(system, pcsc, first_request)
     _, code, _ = mailer(system, old_job.card_uuid)
