@@ -1,6 +1,7 @@
 /*  ca_issue: certificate construction and signing (see ca_issue.h).
 */
 #include "ca_issue.h"
+#include "ca_csr.h"
 
 #include <openssl/bn.h>
 #include <openssl/rand.h>
@@ -94,42 +95,11 @@ fail:
 static int
 s_set_spki (X509 *cert, const X509_PUBKEY *spki, char *err, size_t err_size)
 {
-    ASN1_OBJECT *algorithm = NULL;
     const unsigned char *bits = NULL;
     int bits_size = 0;
-    X509_ALGOR *algor = NULL;
-    const void *parameter = NULL;
-    int parameter_type = -1;
-    if (X509_PUBKEY_get0_param (&algorithm, &bits, &bits_size, &algor, spki) && algor
-    &&  bits_size > 0)
-        X509_ALGOR_get0 (NULL, &parameter_type, &parameter, algor);
-    ASN1_OBJECT *algorithm_copy = NULL;
-    void *parameter_copy = NULL;
-    unsigned char *bits_copy = NULL;
-    bool copied = false;
-    switch (parameter_type) {
-        case V_ASN1_UNDEF:
-        case V_ASN1_NULL:
-            copied = true;
-            break;
-        case V_ASN1_OBJECT:
-            copied = (parameter_copy = OBJ_dup (parameter)) != NULL;
-            break;
-        case V_ASN1_SEQUENCE:
-            copied = (parameter_copy = ASN1_STRING_dup (parameter)) != NULL;
-            break;
-    }
-    if (!copied
-    ||  !(algorithm_copy = OBJ_dup (algorithm))
-    ||  !(bits_copy = OPENSSL_memdup (bits, (size_t) bits_size))
-    ||  !X509_PUBKEY_set0_param (X509_get_X509_PUBKEY (cert), algorithm_copy, parameter_type,
-                                 parameter_copy, bits_copy, bits_size)) {
-        ASN1_OBJECT_free (algorithm_copy);
-        if (parameter_type == V_ASN1_OBJECT)
-            ASN1_OBJECT_free (parameter_copy);
-        else
-            ASN1_STRING_free (parameter_copy);
-        OPENSSL_free (bits_copy);
+    X509_ALGOR *algorithm = NULL;
+    if (!X509_PUBKEY_get0_param (NULL, &bits, &bits_size, &algorithm, spki)
+    ||  ca_csr_spki_copy (X509_get_X509_PUBKEY (cert), algorithm, bits, bits_size)) {
         snprintf (err, err_size, "cannot set the certificate's public key");
         return -1;
     }

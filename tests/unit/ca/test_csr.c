@@ -11,8 +11,12 @@
 #include <cmocka.h>
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +122,34 @@ s_spki_sha256 (EVP_PKEY *key, char hex [65])
         snprintf (hex + 2 * i, 3, "%02x", digest [i]);
 }
 
+//  Asserts that spki holds key: its DER is key's SubjectPublicKeyInfo.
+static void
+s_assert_spki (X509_PUBKEY *spki, EVP_PKEY *key)
+{
+    unsigned char *got = NULL, *expected = NULL;
+    int got_size = i2d_X509_PUBKEY (spki, &got);
+    int expected_size = i2d_PUBKEY (key, &expected);
+    assert_true (got_size > 0);
+    assert_int_equal (got_size, expected_size);
+    assert_memory_equal (got, expected, (size_t) got_size);
+    OPENSSL_free (got);
+    OPENSSL_free (expected);
+}
+
+//  What OpenSSL's own reading of a request says: it parses completely and
+//  its signature verifies with its key (d2i_X509_REQ, X509_REQ_verify).
+static bool
+s_openssl_verifies (const uint8_t *der, size_t size)
+{
+    const unsigned char *cursor = der;
+    X509_REQ *request = d2i_X509_REQ (NULL, &cursor, (long) size);
+    EVP_PKEY *key = request && cursor == der + size ? X509_REQ_get0_pubkey (request) : NULL;
+    bool verifies = key && X509_REQ_verify (request, key) == 1;
+    X509_REQ_free (request);
+    ERR_clear_error ();
+    return verifies;
+}
+
 //  Checks der and asserts the result; on CA_CSR_OK also the key and digest
 //  (against expected_key), otherwise that no key is returned.
 static void
@@ -132,7 +164,7 @@ s_check (const uint8_t *der, size_t size, ca_csr_result_t expected, EVP_PKEY *ex
         fail_msg ("result %d, expected %d (err: %s)", (int) result, (int) expected, err);
     if (expected == CA_CSR_OK) {
         assert_non_null (key);
-        assert_int_equal (EVP_PKEY_eq (X509_PUBKEY_get0 (key), expected_key), 1);
+        s_assert_spki (key, expected_key);
         //  The digest of the bytes as sent is the one OpenSSL's own
         //  encoding of the key gives.
         char expected_hex [65];
@@ -399,10 +431,15 @@ test_truncations_and_corruptions (void **state)
             X509_PUBKEY *key = NULL;
             char spki_hex [65], err [S_ERR_SIZE] = "";
             ca_csr_result_t result = ca_csr_check (copy, size, &key, spki_hex, err, sizeof err);
+            //  Read as OpenSSL reads a request: the same requests verify.
+            bool verifies = result == CA_CSR_OK || result == CA_CSR_KEY_REFUSED;
+            if (verifies != s_openssl_verifies (copy, size))
+                fail_msg ("byte %zu of %zu inverted: result %d (%s), OpenSSL %s", at, size,
+                          (int) result, err, verifies ? "refuses" : "verifies");
             if (result == CA_CSR_OK) {
                 if (at < info_end)
                     fail_msg ("request with byte %zu of %zu inverted accepted", at, size);
-                assert_int_equal (EVP_PKEY_eq (X509_PUBKEY_get0 (key), signers [k]), 1);
+                s_assert_spki (key, signers [k]);
                 X509_PUBKEY_free (key);
             }
             else
@@ -411,6 +448,195 @@ test_truncations_and_corruptions (void **state)
         }
         OPENSSL_free (der);
     }
+}
+
+//  An RSA request signed with RSASSA-PSS (its parameters in the signature
+//  algorithm) is checked as OpenSSL checks it, and accepted.
+static void
+test_rsa_pss_signature (void **state)
+{
+    s_keys_t *keys = *state;
+    X509_REQ *request = X509_REQ_new ();
+    assert_non_null (request);
+    assert_int_equal (X509_REQ_set_pubkey (request, keys->rsa2048), 1);
+    EVP_MD_CTX *context = EVP_MD_CTX_new ();
+    EVP_PKEY_CTX *key_context = NULL;
+    assert_non_null (context);
+    assert_int_equal (EVP_DigestSignInit (context, &key_context, EVP_sha256 (), NULL,
+                                          keys->rsa2048), 1);
+    assert_int_equal (EVP_PKEY_CTX_set_rsa_padding (key_context, RSA_PKCS1_PSS_PADDING), 1);
+    assert_int_equal (EVP_PKEY_CTX_set_rsa_pss_saltlen (key_context, 32), 1);
+    assert_true (X509_REQ_sign_ctx (request, context) > 0);
+    EVP_MD_CTX_free (context);
+    unsigned char *der = NULL;
+    int size = i2d_X509_REQ (request, &der);
+    assert_true (size > 0);
+    X509_REQ_free (request);
+    assert_true (s_openssl_verifies (der, (size_t) size));
+    char err [S_ERR_SIZE];
+    s_check (der, (size_t) size, CA_CSR_OK, keys->rsa2048, err, sizeof err);
+    der [size - 1] ^= 0x01;
+    s_check (der, (size_t) size, CA_CSR_BAD_SIGNATURE, NULL, err, sizeof err);
+    OPENSSL_free (der);
+}
+
+//  DER length octets of length into out (at most 4 bytes); their count.
+static size_t
+s_der_length (size_t length, uint8_t *out)
+{
+    if (length < 0x80) {
+        out [0] = (uint8_t) length;
+        return 1;
+    }
+    assert_true (length < 0x10000);
+    if (length < 0x100) {
+        out [0] = 0x81;
+        out [1] = (uint8_t) length;
+        return 2;
+    }
+    out [0] = 0x82;
+    out [1] = (uint8_t) (length >> 8);
+    out [2] = (uint8_t) length;
+    return 3;
+}
+
+//  A P-256 request whose key BIT STRING says it has unused bits, correctly
+//  signed: refused, since the certificate would carry another BIT STRING
+//  than the one signed.
+static void
+test_unused_bits_refused (void **state)
+{
+    (void) state;
+    //  A key whose point's last byte ends with a zero bit, so that the
+    //  bit said unused changes nothing in the point.
+    EVP_PKEY *key = NULL;
+    unsigned char point [65];
+    do {
+        EVP_PKEY_free (key);
+        key = s_ec_key ("P-256");
+        assert_int_equal (EVP_PKEY_get_octet_string_param (key, OSSL_PKEY_PARAM_PUB_KEY, point,
+                                                           sizeof point, NULL), 1);
+    } while (point [64] & 1);
+    uint8_t *der = NULL;
+    size_t size = 0;
+    s_make_csr (key, EVP_sha256 (), &der, &size);
+    //  The request's info, and in it the key: BIT STRING of 66 bytes, no
+    //  unused bits, an uncompressed point.
+    size_t info_end = s_info_end (der, size);
+    size_t info_start = der [1] == 0x81 ? 3 : 2;
+    uint8_t *info = OPENSSL_memdup (der + info_start, info_end - info_start);
+    size_t info_size = info_end - info_start;
+    assert_non_null (info);
+    uint8_t *bits = NULL;
+    for (size_t i = 0; i + 3 < info_size; i++)
+        if (info [i] == 0x03 && info [i + 1] == 0x42 && info [i + 2] == 0x00 && info [i + 3] == 0x04)
+            bits = info + i;
+    assert_non_null (bits);
+    bits [2] = 0x01;                        //  one unused bit
+    uint8_t signature [80];
+    size_t signature_size = sizeof signature;
+    EVP_MD_CTX *context = EVP_MD_CTX_new ();
+    assert_non_null (context);
+    assert_int_equal (EVP_DigestSignInit (context, NULL, EVP_sha256 (), NULL, key), 1);
+    assert_int_equal (EVP_DigestSign (context, signature, &signature_size, info, info_size), 1);
+    EVP_MD_CTX_free (context);
+    static const uint8_t ecdsa_sha256 [] = {
+        0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02
+    };
+    uint8_t body [1024], request [1024];
+    size_t at = 0;
+    memcpy (body, info, info_size);
+    at = info_size;
+    memcpy (body + at, ecdsa_sha256, sizeof ecdsa_sha256);
+    at += sizeof ecdsa_sha256;
+    body [at++] = 0x03;
+    at += s_der_length (signature_size + 1, body + at);
+    body [at++] = 0x00;
+    memcpy (body + at, signature, signature_size);
+    at += signature_size;
+    request [0] = 0x30;
+    size_t header = 1 + s_der_length (at, request + 1);
+    memcpy (request + header, body, at);
+    //  The key's point is not changed by the unused bit's flag alone, so
+    //  OpenSSL reads the request and verifies it; the CA refuses it.
+    assert_true (s_openssl_verifies (request, header + at));
+    char err [S_ERR_SIZE];
+    s_check (request, header + at, CA_CSR_UNREADABLE, NULL, err, sizeof err);
+    assert_non_null (strstr (err, "public key"));
+    OPENSSL_free (info);
+    OPENSSL_free (der);
+    EVP_PKEY_free (key);
+}
+
+#define S_THREADS 12
+#define S_ROUNDS  40
+
+typedef struct {
+    const uint8_t *der [3];                 //  P-256, RSA-2048, garbage
+    size_t size [3];
+    EVP_PKEY *key [2];
+    int wrong;                              //  results not as expected
+} s_thread_work_t;
+
+static void *
+s_thread_check (void *argument)
+{
+    s_thread_work_t *work = argument;
+    for (int round = 0; round < S_ROUNDS; round++) {
+        int which = round % 3;
+        X509_PUBKEY *key = NULL;
+        char spki_hex [65], err [S_ERR_SIZE];
+        ca_csr_result_t result = ca_csr_check (work->der [which], work->size [which], &key,
+                                               spki_hex, err, sizeof err);
+        if (which < 2) {
+            unsigned char *got = NULL, *expected = NULL;
+            int got_size = key ? i2d_X509_PUBKEY (key, &got) : 0;
+            int expected_size = i2d_PUBKEY (work->key [which], &expected);
+            if (result != CA_CSR_OK || got_size != expected_size
+            ||  memcmp (got, expected, (size_t) got_size) != 0)
+                __atomic_add_fetch (&work->wrong, 1, __ATOMIC_RELAXED);
+            OPENSSL_free (got);
+            OPENSSL_free (expected);
+        }
+        else
+        if (result != CA_CSR_UNREADABLE || key)
+            __atomic_add_fetch (&work->wrong, 1, __ATOMIC_RELAXED);
+        X509_PUBKEY_free (key);
+    }
+    return NULL;
+}
+
+//  More threads than kept decoder contexts, each checking EC, RSA and
+//  unreadable requests in turn: every key comes back as its own (a
+//  context lent to one thread at a time, reused after a failure, and the
+//  fallback for a thread that finds them all lent).
+static void
+test_concurrent_checks (void **state)
+{
+    s_keys_t *keys = *state;
+    uint8_t *ec = NULL, *rsa = NULL;
+    size_t ec_size = 0, rsa_size = 0;
+    s_make_csr (keys->p256, EVP_sha256 (), &ec, &ec_size);
+    s_make_csr (keys->rsa2048, EVP_sha256 (), &rsa, &rsa_size);
+    //  A request whose key is an ecPublicKey with no point.
+    uint8_t *broken = OPENSSL_memdup (ec, ec_size);
+    assert_non_null (broken);
+    for (size_t i = 0; i + 3 < ec_size; i++)
+        if (broken [i] == 0x03 && broken [i + 1] == 0x42 && broken [i + 2] == 0x00)
+            broken [i + 3] = 0x09;          //  not a point encoding
+    s_thread_work_t work = {
+        .der = { ec, rsa, broken }, .size = { ec_size, rsa_size, ec_size },
+        .key = { keys->p256, keys->rsa2048 },
+    };
+    pthread_t threads [S_THREADS];
+    for (int i = 0; i < S_THREADS; i++)
+        assert_int_equal (pthread_create (&threads [i], NULL, s_thread_check, &work), 0);
+    for (int i = 0; i < S_THREADS; i++)
+        assert_int_equal (pthread_join (threads [i], NULL), 0);
+    assert_int_equal (work.wrong, 0);
+    OPENSSL_free (broken);
+    OPENSSL_free (rsa);
+    OPENSSL_free (ec);
 }
 
 int
@@ -425,6 +651,9 @@ main (void)
         cmocka_unit_test (test_unreadable),
         cmocka_unit_test (test_too_large),
         cmocka_unit_test (test_truncations_and_corruptions),
+        cmocka_unit_test (test_rsa_pss_signature),
+        cmocka_unit_test (test_unused_bits_refused),
+        cmocka_unit_test (test_concurrent_checks),
     };
     return cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
 }
