@@ -4,10 +4,12 @@
     for field, except that the SubjectPublicKeyInfo stays two fields (the
     algorithm and the key's BIT STRING): d2i_X509_REQ would decode the key
     through a decoder context that OpenSSL 3.0 builds afresh on every call,
-    the half of a CSR check's CPU. The key is decoded here with contexts
-    built once and kept (s_decoders), and the signature is checked by the
-    same ASN1_item_verify_ex call as X509_REQ_verify's, over the
-    CertificationRequestInfo's bytes as received.
+    the half of a CSR check's CPU. Here a P-256 or P-384 key is a copy of
+    its curve's parameters (made once) given the point received, which
+    EC_POINT_oct2point checks is on the curve; any other key is decoded
+    with decoder contexts built once and kept (s_decoders). The signature
+    is checked by the same ASN1_item_verify_ex call as X509_REQ_verify's,
+    over the CertificationRequestInfo's bytes as received.
 */
 #include "ca_csr.h"
 #include "ca_profile.h"
@@ -99,6 +101,51 @@ s_decoder_return (s_decoder_t *decoder)
     pthread_mutex_lock (&s_decoders_lock);
     decoder->lent = false;
     pthread_mutex_unlock (&s_decoders_lock);
+}
+
+//  The parameters of the two curves accepted, P-256 and P-384, made once:
+//  building a curve's group is most of what decoding its key costs.
+static EVP_PKEY *s_curves [2];
+static pthread_once_t s_curves_once = PTHREAD_ONCE_INIT;
+
+static void
+s_curves_make (void)
+{
+    static const char *names [] = { "P-256", "P-384" };
+    for (int i = 0; i < 2; i++) {
+        EVP_PKEY_CTX *context = EVP_PKEY_CTX_new_from_name (NULL, "EC", NULL);
+        if (!context || EVP_PKEY_paramgen_init (context) <= 0
+        ||  EVP_PKEY_CTX_set_group_name (context, names [i]) <= 0
+        ||  EVP_PKEY_paramgen (context, &s_curves [i]) <= 0)
+            s_curves [i] = NULL;            //  then decoded as any other key
+        EVP_PKEY_CTX_free (context);
+    }
+}
+
+//  An EC key on a named curve we keep the parameters of, from its point;
+//  NULL for any other key (or a point not on the curve).
+static EVP_PKEY *
+s_curve_key (const s_spki_t *fields)
+{
+    const ASN1_OBJECT *algorithm = NULL, *curve = NULL;
+    const void *parameter = NULL;
+    int parameter_type = -1;
+    X509_ALGOR_get0 (&algorithm, &parameter_type, &parameter, fields->algorithm);
+    if (OBJ_obj2nid (algorithm) != NID_X9_62_id_ecPublicKey || parameter_type != V_ASN1_OBJECT)
+        return NULL;
+    curve = parameter;
+    int nid = OBJ_obj2nid (curve);
+    int which = nid == NID_X9_62_prime256v1 ? 0 : nid == NID_secp384r1 ? 1 : -1;
+    pthread_once (&s_curves_once, s_curves_make);
+    if (which < 0 || !s_curves [which])
+        return NULL;
+    EVP_PKEY *key = EVP_PKEY_dup (s_curves [which]);
+    if (key && EVP_PKEY_set1_encoded_public_key (key, ASN1_STRING_get0_data (fields->key),
+                                                 (size_t) ASN1_STRING_length (fields->key)) != 1) {
+        EVP_PKEY_free (key);
+        key = NULL;
+    }
+    return key;
 }
 
 //  The key of a DER SubjectPublicKeyInfo, or NULL. Caller frees.
@@ -199,8 +246,14 @@ ca_csr_check (const uint8_t *der, size_t size, X509_PUBKEY **public_key,
     //  The bytes as sent: a BIT STRING with unused bits would be certified
     //  as another one.
     int spki_size = ASN1_item_i2d ((ASN1_VALUE *) fields, &spki, ASN1_ITEM_rptr (s_spki_t));
-    if (spki_size <= 0 || (fields->key->flags & 7) != 0
-    ||  !(key = s_decode_key (spki, (size_t) spki_size))) {
+    if (spki_size > 0 && (fields->key->flags & 7) == 0) {
+        ERR_set_mark ();
+        key = s_curve_key (fields);
+        ERR_pop_to_mark ();
+        if (!key)
+            key = s_decode_key (spki, (size_t) spki_size);
+    }
+    if (!key) {
         snprintf (err, err_size, "CSR public key cannot be read");
         goto done;
     }
