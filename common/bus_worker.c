@@ -188,8 +188,11 @@ s_run_handler (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_
         *status = TESSERA__V1__STATUS__STATUS_UNAVAILABLE;
         snprintf (call.message, sizeof call.message, "%s", S_RETRY_MESSAGE);
     }
-    if (*status == TESSERA__V1__STATUS__STATUS_INTERNAL
-    ||  (*status == TESSERA__V1__STATUS__STATUS_UNAVAILABLE && *tsr_db_error (self->db)))
+    //  A handler stopped because its request id was answered before is
+    //  not a failure: its caller replays that answer.
+    if (!tsr_db_savepoint_seen (self->db)
+    &&  (*status == TESSERA__V1__STATUS__STATUS_INTERNAL
+         || (*status == TESSERA__V1__STATUS__STATUS_UNAVAILABLE && *tsr_db_error (self->db))))
         tsr_log_error (request->trace_id, "bus.handler_failed", "method", request->method,
                        "reason", call.message, "db_error", tsr_db_error (self->db), NULL);
     bool ok = *status == TESSERA__V1__STATUS__STATUS_OK;
@@ -372,7 +375,11 @@ s_dispatch (s_worker_t *self, const tsr_method_t *method, const tsr_envelope_t *
 
 //  s_dispatch for a batched method: the same steps in the batch's
 //  transaction (opened by its first request), in a savepoint of the
-//  request's own; nothing is committed here.
+//  request's own; nothing is committed here. In an open transaction the
+//  savepoint, the request id's lock and the lookup of its reply go ahead
+//  of the handler's first statement, in its round trip: the handler runs
+//  before the lookup's answer is read, and its work is undone when the id
+//  was answered before.
 static zframe_t *
 s_dispatch_batched (s_worker_t *self, const tsr_method_t *method,
                     const tsr_envelope_t *request, const char *caller, tsr_status_t *status)
@@ -380,20 +387,35 @@ s_dispatch_batched (s_worker_t *self, const tsr_method_t *method,
     if (s_ensure_db (self))
         return s_unavailable (self, request, status);
     const char *key [] = { caller, request->request_id };
-    PGresult *res = tsr_db_savepoint_query (self->db,
-        S_LOCK_REQUEST_ID, 2, key, S_LOOK_UP_REPLY, 2, key, 1);
-    if (!res)
+    bool led = tsr_db_savepoint_lead (self->db, S_LOCK_REQUEST_ID, 2, key,
+                                      S_LOOK_UP_REPLY, 2, key) == 0;
+    zframe_t *reply = NULL, *kept = NULL;
+    PGresult *res = NULL;
+    if (led) {
+        reply = s_run_handler (self, method, request, caller, status, &kept);
+        res = tsr_db_savepoint_led (self->db);
+    }
+    else
+        res = tsr_db_savepoint_query (self->db, S_LOCK_REQUEST_ID, 2, key, S_LOOK_UP_REPLY, 2,
+                                      key, 1);
+    if (!res) {
+        zframe_destroy (&reply);
+        zframe_destroy (&kept);
         return s_unavailable_reply (self, request, status);
+    }
     uint8_t digest [32];
     s_payload_digest (self, request, digest);
-    zframe_t *reply = NULL;
-    if (PQntuples (res) == 1)
-        //  Seen before (a copy of a request of this batch ended the batch
-        //  first): the reply waits for the commit all the same.
+    if (PQntuples (res) == 1) {
+        //  Seen before (answered in an earlier batch, or a copy of a
+        //  request of this batch ended the batch first): the reply waits
+        //  for the commit all the same.
+        zframe_destroy (&reply);
+        zframe_destroy (&kept);
         reply = s_seen_before (self, method, request, caller, res, digest, status);
+    }
     else {
-        zframe_t *kept = NULL;
-        reply = s_run_handler (self, method, request, caller, status, &kept);
+        if (!led)
+            reply = s_run_handler (self, method, request, caller, status, &kept);
         if (*status == TESSERA__V1__STATUS__STATUS_OK && reply) {
             const char *values [] = { caller, request->request_id, request->method,
                                       (const char *) digest,

@@ -31,6 +31,22 @@ typedef struct {
     int formats [S_AT_COMMIT_PARAMS];
 } s_deferred_t;
 
+//  A request's savepoint, lock and lookup waiting to go ahead of its first
+//  statement (tsr_db_savepoint_lead); values borrowed.
+typedef enum { S_LEAD_NONE, S_LEAD_WAITING, S_LEAD_SENT, S_LEAD_FAILED } s_lead_state_t;
+
+typedef struct {
+    s_lead_state_t state;
+    const char *first_sql;
+    int first_count;
+    const char *const *first_values;
+    const char *sql;
+    int param_count;
+    const char *const *values;
+    PGresult *result;           //  the lookup's, once sent
+    bool seen;                  //  a statement's result was withheld
+} s_lead_t;
+
 struct _tsr_db_t {
     PGconn *conn;
     char *dsn;
@@ -46,7 +62,10 @@ struct _tsr_db_t {
     s_deferred_t at_commit [S_AT_COMMIT_MAX];
     int at_commit_count;
     int at_commit_mark;         //  the count when the request's savepoint was set
+    s_lead_t lead;
 };
+
+static void s_lead_forget (tsr_db_t *self);
 
 static void
 s_set_error (tsr_db_t *self, const char *text, const char *sqlstate)
@@ -148,6 +167,7 @@ tsr_db_destroy (tsr_db_t **self_p)
     tsr_db_t *self = *self_p;
     s_prepared_forget (self);
     s_at_commit_forget (self);
+    s_lead_forget (self);
     if (self->conn)
         PQfinish (self->conn);
     free (self->dsn);
@@ -190,11 +210,20 @@ s_prepared_name (tsr_db_t *self, const char *sql, int param_count)
     return entry->name;
 }
 
+static PGresult *s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
+                              const char *const *values, const int *lengths,
+                              const int *formats, int result_format);
+
 static PGresult *
 s_query (tsr_db_t *self, bool prepare, const char *sql, int param_count,
          const char *const *values, const int *lengths, const int *formats,
          int result_format)
 {
+    if (self->lead.state == S_LEAD_WAITING)
+        return s_lead_send (self, prepare, sql, param_count, values, lengths, formats,
+                            result_format);
+    if (self->lead.state == S_LEAD_FAILED)
+        return NULL;            //  the request's savepoint is gone: nothing more runs
     self->connection_lost = false;
     self->error [0] = '\0';
     self->sqlstate [0] = '\0';
@@ -281,6 +310,7 @@ tsr_db_begin (tsr_db_t *self)
         return -1;
     }
     s_at_commit_forget (self);
+    s_lead_forget (self);
     if (s_command (self, "BEGIN"))
         return -1;
     self->in_transaction = true;
@@ -338,6 +368,8 @@ typedef struct {
     const int *lengths;
     const int *formats;
     bool prepared;
+    int result_format;          //  but the last statement's is s_pipeline's
+    PGresult **keep;            //  where to keep its result when it succeeds
     const char *name;           //  filled by s_pipeline
 } s_statement_t;
 
@@ -366,8 +398,9 @@ s_pipeline_result (tsr_db_t *self)
 
 //  The statements in order, in one round trip (libpq's pipeline mode).
 //  0 when all succeeded, *last (when not NULL) then holding the last one's
-//  result; -1 otherwise (the error kept). The connection leaves pipeline
-//  mode either way.
+//  result; -1 otherwise (the error kept). A statement's keep gets its
+//  result when it succeeded, even when a later one failed (the caller
+//  PQclears). The connection leaves pipeline mode either way.
 static int
 s_pipeline (tsr_db_t *self, s_statement_t *statements, int count, int result_format,
             PGresult **last)
@@ -387,7 +420,7 @@ s_pipeline (tsr_db_t *self, s_statement_t *statements, int count, int result_for
     bool ok = true;
     for (int i = 0; i < count && ok; i++) {
         s_statement_t *statement = &statements [i];
-        int format = i == count - 1 ? result_format : 0;
+        int format = i == count - 1 ? result_format : statement->result_format;
         ok = *statement->name
             ? PQsendQueryPrepared (self->conn, statement->name, statement->param_count,
                                    statement->values, statement->lengths, statement->formats,
@@ -403,6 +436,9 @@ s_pipeline (tsr_db_t *self, s_statement_t *statements, int count, int result_for
         for (int i = 0; i < count; i++) {
             PGresult *res = s_pipeline_result (self);
             ok = ok && res;
+            if (res && statements [i].keep)
+                *statements [i].keep = res;
+            else
             if (res && last && i == count - 1)
                 *last = res;
             else
@@ -428,6 +464,7 @@ static PGresult *
 s_begin_pipeline (tsr_db_t *self, s_statement_t *statements, int count, int result_format)
 {
     s_at_commit_forget (self);
+    s_lead_forget (self);
     for (int attempt = 0; attempt < 2; attempt++) {
         self->connection_lost = false;
         self->error [0] = '\0';
@@ -474,6 +511,7 @@ tsr_db_commit_after (tsr_db_t *self, const char *sql, int param_count,
     self->connection_lost = false;
     self->error [0] = '\0';
     self->sqlstate [0] = '\0';
+    s_lead_forget (self);
     if (!self->in_transaction) {
         s_at_commit_forget (self);
         s_set_error (self, "no transaction open", NULL);
@@ -552,6 +590,7 @@ tsr_db_savepoint_query (tsr_db_t *self, const char *first_sql, int first_count,
                         const char *const *first_values, const char *sql, int param_count,
                         const char *const *values, int result_format)
 {
+    s_lead_forget (self);
     s_statement_t statements [] = {
         { .sql = "BEGIN" },
         { .sql = "SAVEPOINT tsr_request" },
@@ -579,6 +618,113 @@ tsr_db_savepoint_query (tsr_db_t *self, const char *first_sql, int first_count,
     return NULL;
 }
 
+//  Forgets the lead, its lookup's result included.
+static void
+s_lead_forget (tsr_db_t *self)
+{
+    PQclear (self->lead.result);
+    self->lead = (s_lead_t) { .state = S_LEAD_NONE };
+}
+
+int
+tsr_db_savepoint_lead (tsr_db_t *self, const char *first_sql, int first_count,
+                       const char *const *first_values, const char *sql, int param_count,
+                       const char *const *values)
+{
+    s_lead_forget (self);
+    if (!self->in_transaction)
+        return -1;
+    self->lead = (s_lead_t) {
+        .state = S_LEAD_WAITING, .first_sql = first_sql, .first_count = first_count,
+        .first_values = first_values, .sql = sql, .param_count = param_count,
+        .values = values };
+    self->at_commit_mark = self->at_commit_count;
+    return 0;
+}
+
+//  The lead, then (sql not NULL) the request's first statement, in one
+//  round trip; the statement's result, or NULL (always NULL without sql).
+//  When the lead fails, the request's savepoint is undone (or, when it
+//  was never set, the whole transaction rolled back).
+static PGresult *
+s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
+             const char *const *values, const int *lengths, const int *formats,
+             int result_format)
+{
+    s_lead_t *lead = &self->lead;
+    self->connection_lost = false;
+    self->error [0] = '\0';
+    self->sqlstate [0] = '\0';
+    PGresult *found = NULL, *res = NULL;
+    s_statement_t statements [] = {
+        { .sql = "SAVEPOINT tsr_request" },
+        { .sql = lead->first_sql, .param_count = lead->first_count, .values = lead->first_values,
+          .prepared = true },
+        { .sql = lead->sql, .param_count = lead->param_count, .values = lead->values,
+          .prepared = true, .result_format = 1, .keep = &found },
+        { .sql = sql, .param_count = param_count, .values = values, .lengths = lengths,
+          .formats = formats, .prepared = prepare, .keep = &res },
+    };
+    int count = sql ? 4 : 3;
+    //  Anything that can fail before the savepoint is set (the connection,
+    //  preparing a statement, which aborts the transaction) ends the
+    //  transaction: rolling back to "tsr_request" would undo the previous
+    //  request's savepoint instead.
+    bool named = self->conn && PQstatus (self->conn) == CONNECTION_OK;
+    for (int i = 0; i < count && named; i++)
+        named = !statements [i].prepared
+             || s_prepared_name (self, statements [i].sql, statements [i].param_count);
+    if (!named) {
+        if (!*self->error)
+            s_set_error (self, "connection lost inside a transaction", NULL);
+        self->connection_lost = !self->conn || PQstatus (self->conn) != CONNECTION_OK;
+        lead->state = S_LEAD_FAILED;
+        tsr_db_rollback (self);
+        return NULL;
+    }
+    int rc = s_pipeline (self, statements, count, sql ? result_format : 1, NULL);
+    if (rc && PQstatus (self->conn) != CONNECTION_OK)
+        self->connection_lost = true;
+    if (!found) {
+        PQclear (res);
+        lead->state = S_LEAD_FAILED;
+        s_savepoint_undo (self);
+        return NULL;
+    }
+    lead->state = S_LEAD_SENT;
+    lead->result = found;
+    if (PQntuples (found) > 0) {
+        //  Answered before: the caller replays that answer, and the
+        //  handler is stopped at its first statement.
+        PQclear (res);
+        lead->seen = true;
+        s_set_error (self, "the request id was answered before", NULL);
+        return NULL;
+    }
+    if (rc) {
+        PQclear (res);
+        return NULL;
+    }
+    return res;
+}
+
+PGresult *
+tsr_db_savepoint_led (tsr_db_t *self)
+{
+    if (self->lead.state == S_LEAD_WAITING)
+        s_lead_send (self, false, NULL, 0, NULL, NULL, NULL, 0);
+    PGresult *res = self->lead.state == S_LEAD_SENT ? self->lead.result : NULL;
+    self->lead.result = NULL;
+    s_lead_forget (self);
+    return res;
+}
+
+bool
+tsr_db_savepoint_seen (tsr_db_t *self)
+{
+    return self->lead.seen;
+}
+
 int
 tsr_db_savepoint_rollback (tsr_db_t *self)
 {
@@ -599,6 +745,8 @@ void
 tsr_db_rollback (tsr_db_t *self)
 {
     s_at_commit_forget (self);
+    if (self->lead.state != S_LEAD_FAILED)
+        s_lead_forget (self);
     if (!self->in_transaction)
         return;
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK) {

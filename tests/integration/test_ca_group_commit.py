@@ -126,6 +126,27 @@ def test_requests_sent_together_share_commits_and_refusals_stay_alone(system, ac
     assert all(again[f"gc-new-{i}"][0].status == OK for i in range(6))
     assert len(stored(system, "gc-")[0]) == len(good) + 6
 
+    # Inside an open transaction a request's lookup goes with its handler's
+    # first statement, so the handler has run when the id turns out to be
+    # answered before: a copy with another payload, or one the handler
+    # refuses before any statement, is a conflict all the same, nothing is
+    # issued, and no handler failure is logged for it.
+    log = system.services["ca"].log_path
+    log_before = log.read_text()
+    mixed = []
+    for i in range(6):
+        mixed.append((f"gc-mix-{i}", request(f"gc-mix-{i}", f"h-gc-mix-{i}")))
+        mixed.append((good[20 + i][0], request(good[20 + i][0], f"h-gc-other-{i}")
+                      if i % 2 else request(good[20 + i][0], f"h-gc-{20 + i}",
+                                            csr=b"\x30\x03\x02\x01\x00")))
+    mixed_replies = send_together(system, mixed)
+    for i in range(6):
+        assert mixed_replies[f"gc-mix-{i}"][0].status == OK
+        reply = mixed_replies[good[20 + i][0]][0]
+        assert reply.status == envelope_pb2.STATUS_CONFLICT, (i, reply.status_message)
+    assert len(stored(system, "gc-")[0]) == len(good) + 12
+    assert "bus.handler_failed" not in log.read_text()[len(log_before):]
+
 
 def test_a_request_id_twice_in_one_transaction(system, active):
     # Copies right behind the first on the same connection: at the same
@@ -190,3 +211,35 @@ def test_a_failed_commit_answers_its_whole_transaction_unavailable(system, activ
     assert sorted(certs) == sorted(r for r, _ in calls)
     result = system.cli("audit", "verify", "--service", "ca", identity="officer")
     assert result.returncode == 0, result.stderr
+
+
+REFUSE_INSERT = insert_trigger("certificates", "test_refuse_insert", """
+    IF NEW.holder_id = 'h-gc-refused' THEN
+        RAISE EXCEPTION 'test: this certificate row is refused';
+    END IF;""")
+
+
+def test_a_failed_statement_undoes_only_its_request(system, active):
+    # A handler's statement fails inside the transaction (after its lookup
+    # and first statement went in one round trip): its request is answered
+    # UNAVAILABLE and undone; the requests around it are kept.
+    calls = [(f"gc-r-{i}", request(f"gc-r-{i}", f"h-gc-r-{i}")) for i in range(12)]
+    calls.insert(6, ("gc-refused", request("gc-refused", "h-gc-refused")))
+    conn = system.cluster.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(REFUSE_INSERT)
+        replies = send_together(system, calls)
+        with conn.cursor() as cur:
+            cur.execute(drop_trigger("certificates", "test_refuse_insert"))
+    finally:
+        conn.close()
+    certs, kept = stored(system, "gc-r")
+    assert replies["gc-refused"][0].status == UNAVAILABLE
+    assert "gc-refused" not in certs and "gc-refused" not in kept
+    for request_id, _ in calls:
+        if request_id != "gc-refused":
+            assert replies[request_id][0].status == OK, replies[request_id][0].status_message
+            assert request_id in certs and request_id in kept
+    retried = send_together(system, [("gc-refused", dict(calls)["gc-refused"])])
+    assert retried["gc-refused"][0].status == OK
