@@ -71,7 +71,9 @@ static int
 s_publish_pending (s_relay_t *self)
 {
     for (;;) {
-        PGresult *res = tsr_db_query (self->db,
+        //  Kept prepared: the relay wakes for every commit that adds
+        //  events, and would parse and plan both statements each time.
+        PGresult *res = tsr_db_prepared (self->db,
             TSR_EVENTS_SELECT " WHERE published_at IS NULL ORDER BY seq LIMIT " S_BATCH, 0, NULL);
         if (!res)
             return -1;
@@ -96,7 +98,7 @@ s_publish_pending (s_relay_t *self)
             char last [24];
             snprintf (last, sizeof last, "%llu", (unsigned long long) events [count - 1]->seq);
             const char *values [] = { last };
-            PGresult *marked = tsr_db_query (self->db,
+            PGresult *marked = tsr_db_prepared (self->db,
                 "UPDATE outbox SET published_at = now() WHERE seq <= $1 AND published_at IS NULL",
                 1, values);
             PQclear (marked);
