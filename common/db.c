@@ -655,9 +655,9 @@ s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
     self->connection_lost = false;
     self->error [0] = '\0';
     self->sqlstate [0] = '\0';
-    PGresult *found = NULL, *res = NULL;
+    PGresult *set = NULL, *found = NULL, *res = NULL;
     s_statement_t statements [] = {
-        { .sql = "SAVEPOINT tsr_request" },
+        { .sql = "SAVEPOINT tsr_request", .keep = &set },
         { .sql = lead->first_sql, .param_count = lead->first_count, .values = lead->first_values,
           .prepared = true },
         { .sql = lead->sql, .param_count = lead->param_count, .values = lead->values,
@@ -666,10 +666,10 @@ s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
           .formats = formats, .prepared = prepare, .keep = &res },
     };
     int count = sql ? 4 : 3;
-    //  Anything that can fail before the savepoint is set (the connection,
-    //  preparing a statement, which aborts the transaction) ends the
-    //  transaction: rolling back to "tsr_request" would undo the previous
-    //  request's savepoint instead.
+    //  Anything that fails before this request's savepoint is set (the
+    //  connection, preparing a statement, which aborts the transaction,
+    //  the SAVEPOINT itself) ends the transaction: rolling back to
+    //  "tsr_request" would undo the previous request's savepoint instead.
     bool named = self->conn && PQstatus (self->conn) == CONNECTION_OK;
     for (int i = 0; i < count && named; i++)
         named = !statements [i].prepared
@@ -685,10 +685,15 @@ s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
     int rc = s_pipeline (self, statements, count, sql ? result_format : 1, NULL);
     if (rc && PQstatus (self->conn) != CONNECTION_OK)
         self->connection_lost = true;
+    bool savepoint_set = set != NULL;
+    PQclear (set);
     if (!found) {
         PQclear (res);
         lead->state = S_LEAD_FAILED;
-        s_savepoint_undo (self);
+        if (savepoint_set)
+            s_savepoint_undo (self);
+        else
+            tsr_db_rollback (self);
         return NULL;
     }
     lead->state = S_LEAD_SENT;

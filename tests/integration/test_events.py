@@ -173,3 +173,19 @@ def test_events_committed_while_service_down_are_published_on_restart(system):
     conn.close()
     sub.close()
     assert published
+
+
+def test_requests_in_savepoints_with_their_lead(system):
+    # A batch's requests, each in a savepoint of its own, with the
+    # savepoint, the request id's lock and its lookup sent ahead of the
+    # handler's first statement (tsr_db_savepoint_lead): a request found
+    # answered before, or whose statement fails, is undone alone; one whose
+    # statement cannot even be prepared ends the whole transaction instead
+    # of rolling back to the previous request's savepoint. The probe checks
+    # each step's results; the events kept say what was committed.
+    service = system.services["mail"]
+    subprocess.run([str(PROBE), "savepoint-lead", service.dsn, service.name, "test.lead"],
+                   check=True)
+    types = {e.type for e in list_events(system, "mail", 0).events}
+    kept = {t for t in types if t.startswith("test.lead.")}
+    assert kept == {"test.lead.a", "test.lead.b", "test.lead.e"}, kept

@@ -7,6 +7,7 @@
 
     tsr-probe at-commit DSN SCHEMA TYPE commit|fails
     tsr-probe message DSN SCHEMA TYPE
+    tsr-probe savepoint-lead DSN SCHEMA TYPE
 
     commit-after ends the transaction with tsr_db_commit_after (one more
     statement and COMMIT in one round trip); commit-after-fails makes that
@@ -16,6 +17,15 @@
     with ROLLBACK and no error). message appends two TYPE events with tsr_events_append_message,
     one carrying an Event (type "test.inner", seq 7, subject "inner") and
     one with no message, commits, and prints their seqs.
+
+    savepoint-lead runs requests in savepoints as a batch does, each
+    appending an event TYPE.<letter> as its "handler": a (a savepoint of
+    its own round trip), b (the lead sent with the append), c (the lookup
+    finds a row: the append is withheld and undone), d (the statement
+    after the lead fails: undone alone), e (the lead sent by itself), then
+    commits; then f, and g whose statement cannot even be prepared, which
+    must end the whole transaction (f lost) rather than roll back to f's
+    savepoint.
 */
 #include "tessera/audit.h"
 #include "tessera/events.h"
@@ -99,6 +109,61 @@ main (int argc, char **argv)
         ||  tsr_db_commit (db))
             return s_fail (&db, "event append with a message");
         printf ("%" PRIu64 " %" PRIu64 "\n", with_message, without);
+    }
+    else
+    if (strcmp (argv [1], "savepoint-lead") == 0) {
+        //  The request's "lock" echoes its id; its "lookup" finds a row
+        //  when the id is "seen".
+        const char *lock = "SELECT $1::text", *lookup = "SELECT 1 WHERE $1::text = 'seen'";
+        const char *ids [] = { "a", "b", "seen", "d", "e", "f", "g" };
+        char type [64];
+        PGresult *res = NULL;
+        #define S_APPEND(letter) (snprintf (type, sizeof type, "%s.%s", argv [4], letter), \
+            tsr_events_append (db, type, "probe", "trace-probe", (const uint8_t *) "p", 1, NULL))
+        //  a: the transaction's first request, its own round trip.
+        if (!(res = tsr_db_savepoint_query (db, lock, 1, ids + 0, lookup, 1, ids + 0, 1))
+        ||  PQntuples (res) != 0 || S_APPEND ("a"))
+            return s_fail (&db, "request a");
+        PQclear (res);
+        //  b: the lead goes with the append.
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 1, lookup, 1, ids + 1) || S_APPEND ("b")
+        ||  !(res = tsr_db_savepoint_led (db)) || PQntuples (res) != 0)
+            return s_fail (&db, "request b");
+        PQclear (res);
+        //  c: answered before; the append is withheld, then undone.
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 2, lookup, 1, ids + 2)
+        ||  S_APPEND ("c") != -1 || !tsr_db_savepoint_seen (db)
+        ||  !(res = tsr_db_savepoint_led (db)) || PQntuples (res) != 1
+        ||  tsr_db_savepoint_seen (db) || tsr_db_savepoint_rollback (db))
+            return s_fail (&db, "request c");
+        PQclear (res);
+        //  d: the handler's statement fails after the lead succeeded.
+        const char *zero [] = { "0" };
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 3, lookup, 1, ids + 3))
+            return s_fail (&db, "request d");
+        res = tsr_db_prepared (db, "SELECT 1 / $1::int", 1, zero);
+        if (res || tsr_db_savepoint_seen (db) || !(res = tsr_db_savepoint_led (db))
+        ||  PQntuples (res) != 0 || tsr_db_savepoint_rollback (db) || !tsr_db_in_transaction (db))
+            return s_fail (&db, "request d");
+        PQclear (res);
+        //  e: nothing went with the lead; it goes alone, then the append.
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 4, lookup, 1, ids + 4)
+        ||  !(res = tsr_db_savepoint_led (db)) || PQntuples (res) != 0 || S_APPEND ("e")
+        ||  tsr_db_commit (db))
+            return s_fail (&db, "request e");
+        PQclear (res);
+        //  f, then g whose statement cannot be prepared: the failed PREPARE
+        //  aborts the transaction before g's savepoint exists.
+        if (!(res = tsr_db_savepoint_query (db, lock, 1, ids + 5, lookup, 1, ids + 5, 1))
+        ||  S_APPEND ("f"))
+            return s_fail (&db, "request f");
+        PQclear (res);
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 6, lookup, 1, ids + 6)
+        ||  (res = tsr_db_prepared (db, "SELEC 1", 0, NULL)) != NULL
+        ||  tsr_db_in_transaction (db) || tsr_db_savepoint_led (db) != NULL
+        ||  tsr_db_commit (db) != -1 || tsr_db_ping (db))
+            return s_fail (&db, "request g");
+        #undef S_APPEND
     }
     else
     if (strcmp (argv [1], "event") == 0 && argc >= 6) {
