@@ -46,6 +46,20 @@ def send_together(system, calls, timeout=60.0):
         client.close()
 
 
+def send_with_trigger(system, trigger_sql, table, trigger, calls):
+    """send_together with a trigger of the ca's table in place (created by
+    trigger_sql, dropped afterwards whatever happens)."""
+    conn = system.cluster.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(trigger_sql)
+        return send_together(system, calls)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(drop_trigger(table, trigger))
+        conn.close()
+
+
 def group_counts(system):
     """(requests committed, transactions, latencies observed) of
     IssueCertificate, from /metrics."""
@@ -175,15 +189,7 @@ def test_a_failed_commit_answers_its_whole_transaction_unavailable(system, activ
     # request it held. None of them may have been answered OK.
     calls = [(f"gc-p-{i}", request(f"gc-p-{i}", f"h-gc-p-{i}")) for i in range(20)]
     calls.insert(10, ("gc-poison", request("gc-poison", "h-gc-poison")))
-    conn = system.cluster.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(POISON)
-        replies = send_together(system, calls)
-        with conn.cursor() as cur:
-            cur.execute(drop_trigger("audit_log", "test_poison_audit"))
-    finally:
-        conn.close()
+    replies = send_with_trigger(system, POISON, "audit_log", "test_poison_audit", calls)
 
     certs, kept = stored(system, "gc-p")
     failed = [r for r, _ in calls if replies[r][0].status == UNAVAILABLE]
@@ -225,15 +231,8 @@ def test_a_failed_statement_undoes_only_its_request(system, active):
     # UNAVAILABLE and undone; the requests around it are kept.
     calls = [(f"gc-r-{i}", request(f"gc-r-{i}", f"h-gc-r-{i}")) for i in range(12)]
     calls.insert(6, ("gc-refused", request("gc-refused", "h-gc-refused")))
-    conn = system.cluster.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(REFUSE_INSERT)
-        replies = send_together(system, calls)
-        with conn.cursor() as cur:
-            cur.execute(drop_trigger("certificates", "test_refuse_insert"))
-    finally:
-        conn.close()
+    replies = send_with_trigger(system, REFUSE_INSERT, "certificates", "test_refuse_insert",
+                                calls)
     certs, kept = stored(system, "gc-r")
     assert replies["gc-refused"][0].status == UNAVAILABLE
     assert "gc-refused" not in certs and "gc-refused" not in kept
