@@ -40,7 +40,7 @@ s_time (int64_t unix_s, char out [24])
         snprintf (out, 24, "-");
 }
 
-//  The certificate's status at ca, or NULL (the error printed).
+//  The certificate's status at ca, or NULL with the error printed.
 static Tessera__V1__CertificateStatus *
 s_status (cli_t *cli, const char *serial_hex)
 {
@@ -52,6 +52,8 @@ s_status (cli_t *cli, const char *serial_hex)
     Tessera__V1__CertificateStatus *status = tessera__v1__certificate_status__unpack (
         NULL, reply->payload.len, reply->payload.data);
     tsr_envelope_free (&reply);
+    if (!status)
+        cli_fail (cli, CLI_FAILED, "the ca's certificate status does not decode", serial_hex);
     return status;
 }
 
