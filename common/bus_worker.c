@@ -472,14 +472,16 @@ s_batch_flush (s_worker_t *self, zsock_t *socket)
             held->reply = held->unavailable;
             held->unavailable = NULL;
         }
+        //  Observed before the reply leaves, as every other request's is:
+        //  a client that reads /metrics on its reply finds it counted.
+        tsr_histogram_observe (self->args->latency, held->method,
+                               (double) (zclock_usecs () - held->started_us) / 1e6);
         if (held->reply) {
             zmsg_append (held->route, &held->reply);
             zmsg_send (&held->route, socket);
         }
         else
             zmsg_destroy (&held->route);
-        tsr_histogram_observe (self->args->latency, held->method,
-                               (double) (zclock_usecs () - held->started_us) / 1e6);
     }
     self->held_count = 0;
 }
