@@ -388,7 +388,7 @@ s_dispatch_batched (s_worker_t *self, const tsr_method_t *method,
         return s_unavailable (self, request, status);
     const char *key [] = { caller, request->request_id };
     bool led = tsr_db_savepoint_lead (self->db, S_LOCK_REQUEST_ID, 2, key,
-                                      S_LOOK_UP_REPLY, 2, key) == 0;
+                                      S_LOOK_UP_REPLY, 2, key, 1) == 0;
     zframe_t *reply = NULL, *kept = NULL;
     PGresult *res = NULL;
     if (led) {

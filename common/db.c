@@ -43,6 +43,7 @@ typedef struct {
     const char *sql;
     int param_count;
     const char *const *values;
+    int result_format;          //  the lookup's
     PGresult *result;           //  the lookup's, once sent
     bool seen;                  //  a statement's result was withheld
 } s_lead_t;
@@ -601,21 +602,10 @@ tsr_db_savepoint_query (tsr_db_t *self, const char *first_sql, int first_count,
         self->at_commit_mark = 0;
         return s_begin_pipeline (self, statements, 4, result_format);
     }
-    self->at_commit_mark = self->at_commit_count;
-    self->connection_lost = false;
-    self->error [0] = '\0';
-    self->sqlstate [0] = '\0';
-    if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
-        s_set_error (self, "connection lost inside a transaction", NULL);
-        self->connection_lost = true;
-        tsr_db_rollback (self);
-        return NULL;
-    }
-    PGresult *res = NULL;
-    if (s_pipeline (self, statements + 1, 3, result_format, &res) == 0)
-        return res;
-    s_savepoint_undo (self);
-    return NULL;
+    //  In the open transaction: the lead, sent alone.
+    tsr_db_savepoint_lead (self, first_sql, first_count, first_values, sql, param_count, values,
+                           result_format);
+    return tsr_db_savepoint_led (self);
 }
 
 //  Forgets the lead, its lookup's result included.
@@ -629,7 +619,7 @@ s_lead_forget (tsr_db_t *self)
 int
 tsr_db_savepoint_lead (tsr_db_t *self, const char *first_sql, int first_count,
                        const char *const *first_values, const char *sql, int param_count,
-                       const char *const *values)
+                       const char *const *values, int result_format)
 {
     s_lead_forget (self);
     if (!self->in_transaction)
@@ -637,7 +627,7 @@ tsr_db_savepoint_lead (tsr_db_t *self, const char *first_sql, int first_count,
     self->lead = (s_lead_t) {
         .state = S_LEAD_WAITING, .first_sql = first_sql, .first_count = first_count,
         .first_values = first_values, .sql = sql, .param_count = param_count,
-        .values = values };
+        .values = values, .result_format = result_format };
     self->at_commit_mark = self->at_commit_count;
     return 0;
 }
@@ -661,7 +651,7 @@ s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
         { .sql = lead->first_sql, .param_count = lead->first_count, .values = lead->first_values,
           .prepared = true },
         { .sql = lead->sql, .param_count = lead->param_count, .values = lead->values,
-          .prepared = true, .result_format = 1, .keep = &found },
+          .prepared = true, .result_format = lead->result_format, .keep = &found },
         { .sql = sql, .param_count = param_count, .values = values, .lengths = lengths,
           .formats = formats, .prepared = prepare, .keep = &res },
     };
@@ -682,7 +672,8 @@ s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
         tsr_db_rollback (self);
         return NULL;
     }
-    int rc = s_pipeline (self, statements, count, sql ? result_format : 1, NULL);
+    int rc = s_pipeline (self, statements, count, sql ? result_format : lead->result_format,
+                         NULL);
     if (rc && PQstatus (self->conn) != CONNECTION_OK)
         self->connection_lost = true;
     bool savepoint_set = set != NULL;
@@ -698,7 +689,7 @@ s_lead_send (tsr_db_t *self, bool prepare, const char *sql, int param_count,
     }
     lead->state = S_LEAD_SENT;
     lead->result = found;
-    if (PQntuples (found) > 0) {
+    if (sql && PQntuples (found) > 0) {
         //  Answered before: the caller replays that answer, and the
         //  handler is stopped at its first statement.
         PQclear (res);

@@ -126,12 +126,12 @@ main (int argc, char **argv)
             return s_fail (&db, "request a");
         PQclear (res);
         //  b: the lead goes with the append.
-        if (tsr_db_savepoint_lead (db, lock, 1, ids + 1, lookup, 1, ids + 1) || S_APPEND ("b")
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 1, lookup, 1, ids + 1, 1) || S_APPEND ("b")
         ||  !(res = tsr_db_savepoint_led (db)) || PQntuples (res) != 0)
             return s_fail (&db, "request b");
         PQclear (res);
         //  c: answered before; the append is withheld, then undone.
-        if (tsr_db_savepoint_lead (db, lock, 1, ids + 2, lookup, 1, ids + 2)
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 2, lookup, 1, ids + 2, 1)
         ||  S_APPEND ("c") != -1 || !tsr_db_savepoint_seen (db)
         ||  !(res = tsr_db_savepoint_led (db)) || PQntuples (res) != 1
         ||  tsr_db_savepoint_seen (db) || tsr_db_savepoint_rollback (db))
@@ -139,7 +139,7 @@ main (int argc, char **argv)
         PQclear (res);
         //  d: the handler's statement fails after the lead succeeded.
         const char *zero [] = { "0" };
-        if (tsr_db_savepoint_lead (db, lock, 1, ids + 3, lookup, 1, ids + 3))
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 3, lookup, 1, ids + 3, 1))
             return s_fail (&db, "request d");
         res = tsr_db_prepared (db, "SELECT 1 / $1::int", 1, zero);
         if (res || tsr_db_savepoint_seen (db) || !(res = tsr_db_savepoint_led (db))
@@ -147,7 +147,7 @@ main (int argc, char **argv)
             return s_fail (&db, "request d");
         PQclear (res);
         //  e: nothing went with the lead; it goes alone, then the append.
-        if (tsr_db_savepoint_lead (db, lock, 1, ids + 4, lookup, 1, ids + 4)
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 4, lookup, 1, ids + 4, 1)
         ||  !(res = tsr_db_savepoint_led (db)) || PQntuples (res) != 0 || S_APPEND ("e")
         ||  tsr_db_commit (db))
             return s_fail (&db, "request e");
@@ -158,7 +158,7 @@ main (int argc, char **argv)
         ||  S_APPEND ("f"))
             return s_fail (&db, "request f");
         PQclear (res);
-        if (tsr_db_savepoint_lead (db, lock, 1, ids + 6, lookup, 1, ids + 6)
+        if (tsr_db_savepoint_lead (db, lock, 1, ids + 6, lookup, 1, ids + 6, 1)
         ||  (res = tsr_db_prepared (db, "SELEC 1", 0, NULL)) != NULL
         ||  tsr_db_in_transaction (db) || tsr_db_savepoint_led (db) != NULL
         ||  tsr_db_commit (db) != -1 || tsr_db_ping (db))

@@ -70,15 +70,16 @@ PGresult *tsr_db_savepoint_query (tsr_db_t *self, const char *first_sql, int fir
                                   int result_format);
 //  The same savepoint, lock and lookup, sent ahead of the request's first
 //  statement, in its round trip, rather than in one of their own. Only in
-//  an open transaction (else -1: use tsr_db_savepoint_query). The
-//  statements and values are borrowed until tsr_db_savepoint_led. When
+//  an open transaction (else -1: use tsr_db_savepoint_query); result_format
+//  is the lookup's. The statements and values are borrowed until
+//  tsr_db_savepoint_led. When
 //  the lookup finds a row, that first statement's result is withheld: it
 //  returns NULL and tsr_db_savepoint_seen is true, so that the handler
 //  stops before doing more. A caller of tsr_db_conn must call
 //  tsr_db_savepoint_led first.
 int tsr_db_savepoint_lead (tsr_db_t *self, const char *first_sql, int first_count,
                            const char *const *first_values, const char *sql,
-                           int param_count, const char *const *values);
+                           int param_count, const char *const *values, int result_format);
 //  The lookup's result (caller PQclears), sending the lead now if no
 //  statement took it along. NULL as for tsr_db_savepoint_query: the
 //  request's statements undone, or the transaction lost.
